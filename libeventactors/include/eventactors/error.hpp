@@ -1,0 +1,91 @@
+// This file is part of libeventactors.
+// Copyright (c) the libeventactors authors. Distributed under the MIT license.
+
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <caf/error.hpp>
+#include <caf/fwd.hpp>
+#include <caf/make_message.hpp>
+
+namespace eventactors {
+
+/// Error codes of libeventactors (category `"evact"`). Codes are stable:
+/// append, never renumber; they travel in messages and logs.
+///
+/// Every error that reaches a caller is a `caf::error` with one of these
+/// codes. Its context holds a human-readable message naming what was wrong
+/// (resource, action, field, event id) and, for `invalid_input`, the list of
+/// field errors; use `message()` and `field_errors()` to read them.
+enum class errc : uint8_t {
+  none = 0,                ///< No error.
+  invalid_input = 1,       ///< An action's input failed to cast or validate.
+  unknown_resource = 2,    ///< No resource of that name is registered.
+  unknown_action = 3,      ///< The resource has no action of that name.
+  not_found = 4,           ///< The record to update, destroy or get is missing.
+  conflict = 5,            ///< A unique identity or primary key is taken.
+  invalid_definition = 6,  ///< A resource or event log definition is invalid.
+  storage_failure = 7,     ///< SQLite failed; the context says where and why.
+  concurrent_modification = 8, ///< Optimistic retries were exhausted.
+  input_too_large = 9,     ///< An action's input exceeds the size limit.
+  unknown_actor_type = 10, ///< Strict attribution: no column for this actor.
+  depth_exceeded = 11,     ///< Hooks nested actions deeper than the limit.
+  hook_failed = 12,        ///< A hook returned an error; nothing was written.
+  post_commit_failure = 13, ///< An after_transaction hook failed; the action
+                            ///< itself was committed.
+  timeout = 14,            ///< A call did not complete in time.
+  replay_failed = 15,      ///< An event could not be replayed.
+  replay_in_progress = 16, ///< A replay is running; retry afterwards.
+  runtime_stopped = 17,    ///< The runtime was shut down.
+  schema_mismatch = 18,    ///< The database file was written by a newer
+                           ///< version or does not fit the definitions.
+};
+
+/// Returns the name of `x`, e.g. `"invalid_input"`.
+/// @relates errc
+std::string to_string(errc x);
+
+/// A validation or casting failure on one field of an action's input.
+struct field_error {
+  /// Attribute or argument name; empty for errors not tied to a field.
+  std::string field;
+  /// What was wrong, e.g. "length must be between 2 and 100".
+  std::string message;
+
+  friend bool operator==(const field_error&, const field_error&) = default;
+};
+
+/// @relates field_error
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, field_error& x) {
+  return f(caf::meta::type_name("field_error"), x.field, x.message);
+}
+
+/// Makes an error of our category with a message.
+caf::error make_error(errc code, std::string message);
+
+/// Makes an `invalid_input` error with a message and its field errors.
+caf::error make_error(errc code, std::string message,
+                      std::vector<field_error> fields);
+
+/// Returns whether `err` belongs to our category and has code `code`.
+bool is(const caf::error& err, errc code);
+
+/// Returns the message stored in an error of our category, or CAF's
+/// rendering of any other error.
+std::string message(const caf::error& err);
+
+/// Returns the field errors stored in an `invalid_input` error (empty for
+/// other errors).
+std::vector<field_error> field_errors(const caf::error& err);
+
+/// Renders `err` as one line, e.g.
+/// `invalid_input: Accounts.User.create: email: is required`.
+std::string render(const caf::error& err);
+
+} // namespace eventactors
+
+CAF_ERROR_CODE_ENUM(eventactors::errc, "evact")

@@ -1,0 +1,156 @@
+// This file is part of libeventactors.
+// Copyright (c) the libeventactors authors. Distributed under the MIT license.
+
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <caf/error.hpp>
+#include <caf/expected.hpp>
+#include <caf/fwd.hpp>
+
+#include "eventactors/app.hpp"
+#include "eventactors/call.hpp"
+#include "eventactors/environment.hpp"
+#include "eventactors/event.hpp"
+#include "eventactors/record.hpp"
+
+namespace eventactors {
+
+/// What a commit promises (SQLite's `synchronous` in WAL mode).
+enum class sync_mode : uint8_t {
+  /// A committed action survives a crash of the process (`kill -9`), but
+  /// the last commits may be lost on power loss or an OS crash.
+  normal,
+  /// A committed action survives power loss: every commit waits for the
+  /// disk (fsync). The default.
+  full,
+};
+
+/// Settings of a runtime. Every field has a documented default; see also
+/// `config/eventactors.ini`.
+struct runtime_options {
+  /// The SQLite database file; created when missing.
+  std::string path = "eventactors.db";
+  /// Durability of commits.
+  sync_mode synchronous = sync_mode::full;
+  /// At most this many units (an action with the actions its hooks ran)
+  /// share one commit (group commit).
+  uint32_t max_batch = 256;
+  /// Largest accepted input of one call, in bytes of JSON text (input and
+  /// metadata together).
+  std::size_t max_input_bytes = std::size_t{1} << 20;
+  /// How long a synchronous call waits for its result.
+  std::chrono::milliseconds call_timeout{30'000};
+  /// How deeply hooks may nest actions (an action run by a hook of an
+  /// action run by a hook ...).
+  uint32_t max_hook_depth = 16;
+  /// How often an action is retried when a concurrent write changed the
+  /// record it read.
+  uint32_t max_retries = 32;
+  /// SQLite page cache per connection, in KiB.
+  uint32_t cache_kib = 16 * 1024;
+  /// Worker threads of the runtime's own actor system (0: two).
+  uint32_t threads = 0;
+  /// The clock and id generators.
+  environment env = environment::system();
+};
+
+/// Options for listing records.
+struct list_options {
+  /// At most this many records (at most 100000).
+  uint32_t limit = 1000;
+  /// Skip this many records (ordered by primary key).
+  uint64_t offset = 0;
+};
+
+/// A running application: resource actors, the event log actor, and the
+/// SQLite database they share.
+///
+/// Owns its actors; destroying the runtime stops them after pending writes
+/// finished. All member functions are thread-safe. The synchronous calls
+/// block the calling thread; call them from plain threads, not from inside
+/// actors (use `actions(rt)` there).
+class runtime {
+public:
+  struct impl;
+
+  ~runtime();
+
+  runtime(const runtime&) = delete;
+  runtime& operator=(const runtime&) = delete;
+
+  /// Validates `definitions`, opens (or creates) the database at
+  /// `opts.path`, migrates its schema and starts the actors on an actor
+  /// system of its own.
+  static caf::expected<std::unique_ptr<runtime>>
+  start(app definitions, runtime_options opts = {});
+
+  /// Like `start`, on an existing actor system, which must have been
+  /// configured with `eventactors::init`.
+  static caf::expected<std::unique_ptr<runtime>>
+  start(caf::actor_system& sys, app definitions, runtime_options opts = {});
+
+  // -- actions ----------------------------------------------------------------
+
+  /// Runs one action and returns the resulting record, once it is
+  /// committed. On error nothing was written.
+  caf::expected<record> run(call c);
+
+  /// Shorthand for `run` with a resource, action and input.
+  caf::expected<record> run(std::string resource, std::string action,
+                            json::object input = {});
+
+  /// Runs the batch form of an action: one result per item, in order.
+  std::vector<caf::expected<record>> run_batch(batch_call c);
+
+  // -- reads ------------------------------------------------------------------
+
+  /// Returns the record of `resource` with primary key `id`.
+  caf::expected<record> get(std::string_view resource, const json::value& id);
+
+  /// Returns records of `resource`, ordered by primary key.
+  caf::expected<std::vector<record>> list(std::string_view resource,
+                                          list_options opts = {});
+
+  /// Returns one page of events matching `filter`.
+  caf::expected<event_page> events(const event_filter& filter);
+
+  /// Calls `fn` for every event matching `filter` (ignoring its limit),
+  /// page by page, until `fn` returns false. Memory stays bounded.
+  [[nodiscard]] caf::error
+  for_each_event(event_filter filter, const std::function<bool(const event&)>& fn);
+
+  /// Returns the event as query interfaces expose it: only the fields the
+  /// event log declares public.
+  json::object public_view(const event& ev) const;
+
+  // -- introspection ----------------------------------------------------------
+
+  /// The definitions the runtime runs.
+  const app& definitions() const noexcept;
+
+  const runtime_options& options() const noexcept;
+
+  /// The actor system the actors run in.
+  caf::actor_system& system() noexcept;
+
+  /// @private
+  impl& internals() noexcept {
+    return *impl_;
+  }
+
+private:
+  explicit runtime(std::unique_ptr<impl> ptr);
+
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace eventactors

@@ -1,0 +1,37 @@
+// This file is part of libeventactors.
+// Copyright (c) the libeventactors authors. Distributed under the MIT license.
+
+#pragma once
+
+#include <vector>
+
+#include <caf/type_id.hpp>
+
+#include "eventactors/actor.hpp"
+#include "eventactors/call.hpp"
+#include "eventactors/error.hpp"
+#include "eventactors/event.hpp"
+#include "eventactors/record.hpp"
+
+/// The message types and atoms of libeventactors. Applications start their
+/// own block at `caf::id_block::eventactors::end`.
+CAF_BEGIN_TYPE_ID_BLOCK(eventactors, caf::first_custom_type_id)
+
+  CAF_ADD_TYPE_ID(eventactors, (eventactors::actor))
+  CAF_ADD_TYPE_ID(eventactors, (eventactors::batch_call))
+  CAF_ADD_TYPE_ID(eventactors, (eventactors::batch_item))
+  CAF_ADD_TYPE_ID(eventactors, (eventactors::batch_result))
+  CAF_ADD_TYPE_ID(eventactors, (eventactors::call))
+  CAF_ADD_TYPE_ID(eventactors, (eventactors::event))
+  CAF_ADD_TYPE_ID(eventactors, (eventactors::field_error))
+  CAF_ADD_TYPE_ID(eventactors, (eventactors::record))
+  CAF_ADD_TYPE_ID(eventactors, (std::vector<eventactors::event>))
+  CAF_ADD_TYPE_ID(eventactors, (std::vector<eventactors::field_error>))
+  CAF_ADD_TYPE_ID(eventactors, (std::vector<eventactors::record>))
+
+  CAF_ADD_ATOM(eventactors, eventactors, run_atom, "run")
+  CAF_ADD_ATOM(eventactors, eventactors, run_batch_atom, "run_batch")
+  CAF_ADD_ATOM(eventactors, eventactors, append_atom, "append")
+  CAF_ADD_ATOM(eventactors, eventactors, commit_atom, "commit")
+
+CAF_END_TYPE_ID_BLOCK(eventactors)

@@ -1,0 +1,154 @@
+// This file is part of libeventactors.
+// Copyright (c) the libeventactors authors. Distributed under the MIT license.
+
+#include "codec.hpp"
+
+#include <sqlite3.h>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "eventactors/error.hpp"
+
+namespace eventactors::codec {
+
+std::string column_type(const attribute_type& type) {
+  switch (type.kind()) {
+    case type_kind::integer:
+    case type_kind::boolean:
+      return "INTEGER";
+    case type_kind::floating:
+      return "REAL";
+    case type_kind::ci_string:
+      return "TEXT COLLATE NOCASE";
+    default:
+      return "TEXT";
+  }
+}
+
+void bind(sqlite::statement& stmt, int index, const attribute_type& type,
+          const json::value& x) {
+  if (x.is_null()) {
+    stmt.bind_null(index);
+    return;
+  }
+  switch (type.kind()) {
+    case type_kind::map:
+    case type_kind::array:
+    case type_kind::object:
+      stmt.bind(index, std::string_view{json::serialize(x)});
+      return;
+    case type_kind::boolean:
+      stmt.bind(index, int64_t{x.is_bool() && x.get_bool() ? 1 : 0});
+      return;
+    case type_kind::floating:
+      if (x.is_double())
+        stmt.bind(index, x.get_double());
+      else if (x.is_int64())
+        stmt.bind(index, static_cast<double>(x.get_int64()));
+      else
+        stmt.bind_null(index);
+      return;
+    case type_kind::integer:
+      if (x.is_int64())
+        stmt.bind(index, x.get_int64());
+      else if (x.is_uint64())
+        stmt.bind(index, static_cast<int64_t>(x.get_uint64()));
+      else
+        stmt.bind_null(index);
+      return;
+    default:
+      if (x.is_string())
+        stmt.bind(index, std::string_view{x.get_string()});
+      else
+        stmt.bind(index, std::string_view{json::serialize(x)});
+      return;
+  }
+}
+
+void bind_key(sqlite::statement& stmt, int index, const json::value& x) {
+  if (x.is_int64())
+    stmt.bind(index, x.get_int64());
+  else if (x.is_uint64())
+    stmt.bind(index, static_cast<int64_t>(x.get_uint64()));
+  else if (x.is_string())
+    stmt.bind(index, std::string_view{x.get_string()});
+  else if (x.is_null())
+    stmt.bind_null(index);
+  else
+    stmt.bind(index, std::string_view{json::serialize(x)});
+}
+
+caf::error read(const sqlite::statement& stmt, int index,
+                const attribute_type& type, json::value& out) {
+  auto ctype = stmt.column_type(index);
+  if (ctype == SQLITE_NULL) {
+    out = nullptr;
+    return {};
+  }
+  switch (type.kind()) {
+    case type_kind::map:
+    case type_kind::array:
+    case type_kind::object: {
+      boost::system::error_code ec;
+      auto val = json::parse(stmt.column_text(index), ec);
+      if (ec)
+        return make_error(errc::storage_failure,
+                          "malformed JSON in column "
+                            + std::string{stmt.column_name(index)});
+      out = std::move(val);
+      return {};
+    }
+    case type_kind::boolean:
+      out = stmt.column_int(index) != 0;
+      return {};
+    case type_kind::integer:
+      out = stmt.column_int(index);
+      return {};
+    case type_kind::floating:
+      out = stmt.column_double(index);
+      return {};
+    default:
+      out = json::string{stmt.column_text(index)};
+      return {};
+  }
+}
+
+json::value read_key(const sqlite::statement& stmt, int index) {
+  switch (stmt.column_type(index)) {
+    case SQLITE_NULL:
+      return nullptr;
+    case SQLITE_INTEGER:
+      return stmt.column_int(index);
+    default:
+      return json::string{stmt.column_text(index)};
+  }
+}
+
+std::string to_text(const json::object& x) {
+  return json::serialize(x);
+}
+
+caf::error parse_object(std::string_view text, std::string_view what,
+                        json::object& out) {
+  boost::system::error_code ec;
+  auto val = json::parse(text, ec);
+  if (ec || !val.is_object())
+    return make_error(errc::storage_failure,
+                      "malformed JSON object in " + std::string{what});
+  out = std::move(val.get_object());
+  return {};
+}
+
+std::string quote(std::string_view name) {
+  std::string result = "\"";
+  for (auto c : name) {
+    if (c == '"')
+      result += '"';
+    result += c;
+  }
+  result += '"';
+  return result;
+}
+
+} // namespace eventactors::codec

@@ -1,0 +1,38 @@
+// This file is part of libeventactors.
+// Copyright (c) the libeventactors authors. Distributed under the MIT license.
+
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include <caf/fwd.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "eventactors/type_ids.hpp"
+#include "unit.hpp"
+#include "writer.hpp"
+
+namespace eventactors {
+
+/// The logging actor: the only writer of the database file. Runs detached
+/// (it blocks on SQLite).
+///
+/// Units are applied as they arrive, each in a savepoint of an open
+/// transaction; the transaction commits when the mailbox has no more units
+/// waiting or `max_batch` units are pending (group commit). A unit's
+/// response arrives only after the commit that made it durable; a failed
+/// unit is answered at once and leaves no trace.
+using event_log_actor = caf::typed_actor<
+  // Applies a unit; replies with the ids of the events it wrote, once
+  // committed.
+  caf::replies_to<append_atom, unit>::with<unit_receipt>,
+  // Commits the open transaction (sent to itself).
+  caf::reacts_to<commit_atom>>;
+
+/// Spawns the event log actor around `w`.
+event_log_actor spawn_event_log(caf::actor_system& sys, writer w,
+                                uint32_t max_batch);
+
+} // namespace eventactors

@@ -1,0 +1,133 @@
+// This file is part of libeventactors.
+// Copyright (c) the libeventactors authors. Distributed under the MIT license.
+
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <caf/error.hpp>
+#include <caf/expected.hpp>
+
+#include "eventactors/call.hpp"
+#include "eventactors/changeset.hpp"
+#include "eventactors/record.hpp"
+#include "eventactors/runtime.hpp"
+#include "model.hpp"
+#include "reader.hpp"
+#include "unit.hpp"
+
+namespace eventactors {
+
+/// Commits a unit and waits for the outcome. Used where a commit must
+/// happen before the code goes on: inside around_transaction hooks, and
+/// for actions run by after_transaction hooks.
+using commit_fn = std::function<caf::expected<unit_receipt>(unit&)>;
+
+/// What an execution needs from its surroundings. One per thread (actor):
+/// the reader is not shared.
+struct executor {
+  std::shared_ptr<const eventactors::model> defs;
+  const runtime_options* options = nullptr;
+  reader* db = nullptr;
+  commit_fn commit;
+};
+
+/// Builds one unit: runs an action (casting its input, applying defaults,
+/// changes, validations and the hooks inside the transaction, and the
+/// actions those hooks run), collecting the writes in order. Reads see the
+/// unit's own pending writes.
+///
+/// Thread-safety: one execution belongs to one thread.
+class execution {
+public:
+  explicit execution(executor& ex, uint32_t depth = 0);
+
+  ~execution();
+
+  execution(const execution&) = delete;
+  execution& operator=(const execution&) = delete;
+
+  /// Runs `c` as the unit's action. On error nothing of it stays in the
+  /// unit.
+  caf::expected<record> run(const call& c);
+
+  /// Runs `c` inside the unit as an action started by a hook or by
+  /// relationship management, with `forced` attributes set directly.
+  caf::expected<record> run_nested(const call& c, const json::object& forced,
+                                   uint32_t depth);
+
+  /// The writes to commit.
+  unit& pending() noexcept {
+    return unit_;
+  }
+
+  /// True when an around_transaction hook already committed the unit.
+  bool committed() const noexcept {
+    return receipt_.has_value();
+  }
+
+  /// The receipt of a unit an around_transaction hook committed.
+  const unit_receipt& receipt() const noexcept {
+    return *receipt_;
+  }
+
+  /// Records that the unit was committed inline.
+  void mark_committed(unit_receipt receipt) {
+    receipt_ = std::move(receipt);
+  }
+
+  /// Fills the committed event id into `rec`, the result of the `which`th
+  /// successful `run` of this execution.
+  void stamp(record& rec, const unit_receipt& receipt,
+             size_t which = 0) const;
+
+  /// Runs the after_transaction hooks of every action in the unit with the
+  /// outcome (the commit's receipt, or the error that failed the unit).
+  /// Returns an `errc::post_commit_failure` error when a hook failed after
+  /// a successful commit.
+  caf::error finish(const caf::expected<unit_receipt>& outcome);
+
+  // -- used by hook contexts --------------------------------------------------
+
+  executor& env() noexcept {
+    return ex_;
+  }
+
+  /// The depth of the unit's top-level actions.
+  uint32_t depth() const noexcept {
+    return depth_;
+  }
+
+  /// Runs a new unit to completion (commit and after_transaction hooks):
+  /// what after_transaction hooks do when they run actions.
+  static caf::expected<record> run_unit(executor& ex, const call& c,
+                                        uint32_t depth);
+
+  struct impl;
+
+private:
+  executor& ex_;
+  uint32_t depth_;
+  std::unique_ptr<impl> impl_;
+  unit unit_;
+  std::optional<unit_receipt> receipt_;
+};
+
+/// Returns whether a failed commit may succeed when the action runs again
+/// on fresh reads: the record changed since it was read, or an upsert lost
+/// a race to insert.
+bool retryable(const caf::error& err, const model& m, const call& c);
+
+/// Checks a JSON value against size and nesting limits, adding its
+/// approximate serialized size to `bytes`. Returns an explanation when a
+/// limit is exceeded.
+std::optional<std::string> check_json(const json::value& x,
+                                      std::size_t max_bytes,
+                                      std::size_t& bytes, int max_depth = 64);
+
+} // namespace eventactors

@@ -1,0 +1,339 @@
+// This file is part of libeventactors.
+// Copyright (c) the libeventactors authors. Distributed under the MIT license.
+
+#include "reader.hpp"
+
+#include <algorithm>
+
+#include <boost/json/serialize.hpp>
+
+#include "codec.hpp"
+#include "eventactors/error.hpp"
+#include "schema.hpp"
+
+namespace eventactors {
+
+namespace {
+
+/// Statements of rarely used shapes are not cached beyond this many.
+constexpr size_t max_cached_statements = 256;
+
+action_kind parse_action_type(std::string_view str) {
+  if (str == "update")
+    return action_kind::update;
+  if (str == "destroy")
+    return action_kind::destroy;
+  return action_kind::create;
+}
+
+} // namespace
+
+reader::reader(std::shared_ptr<const model> m, sqlite::database db,
+               sqlite3* raw)
+  : model_(std::move(m)), db_(std::move(db)), raw_(raw) {
+  // nop
+}
+
+caf::expected<reader> reader::open(std::shared_ptr<const model> m,
+                                   const std::string& path,
+                                   sqlite::open_options opts) {
+  opts.mode = sqlite::open_mode::read_only;
+  auto db = sqlite::database::open(path, opts);
+  if (!db)
+    return std::move(db.error());
+  auto raw = db->get();
+  return reader{std::move(m), std::move(*db), raw};
+}
+
+reader reader::borrow(std::shared_ptr<const model> m, sqlite3* db) {
+  return reader{std::move(m), sqlite::database{}, db};
+}
+
+caf::expected<sqlite::statement*> reader::prepare(const std::string& sql) {
+  if (auto i = cache_.find(sql); i != cache_.end())
+    return &i->second;
+  if (cache_.size() >= max_cached_statements)
+    cache_.clear();
+  auto stmt = sqlite::statement::prepare(raw_, sql);
+  if (!stmt)
+    return std::move(stmt.error());
+  auto [i, added] = cache_.emplace(sql, std::move(*stmt));
+  return &i->second;
+}
+
+std::string reader::select_columns(const resource& res) const {
+  std::string sql;
+  for (auto& attr : res.attributes()) {
+    sql += codec::quote(attr.name);
+    sql += ", ";
+  }
+  sql += schema::version_column;
+  return sql;
+}
+
+caf::expected<stored_record>
+reader::read_row(const resource_info& res, const sqlite::statement& stmt) {
+  stored_record result;
+  int col = 0;
+  for (auto& attr : res.def->attributes()) {
+    json::value val;
+    if (auto err = codec::read(stmt, col++, attr.type, val))
+      return err;
+    result.values.emplace(attr.name, std::move(val));
+  }
+  result.version = stmt.column_int(col);
+  return result;
+}
+
+caf::expected<std::optional<stored_record>>
+reader::get(const resource_info& res, const json::value& id) {
+  auto& def = *res.def;
+  auto sql = "SELECT " + select_columns(def) + " FROM "
+             + codec::quote(def.table()) + " WHERE "
+             + codec::quote(def.primary_key()) + " = ?";
+  auto stmt = prepare(sql);
+  if (!stmt)
+    return std::move(stmt.error());
+  auto& st = **stmt;
+  sqlite::reset_guard guard{st};
+  codec::bind_key(st, 1, id);
+  auto row = st.step();
+  if (!row)
+    return std::move(row.error());
+  if (!*row)
+    return std::optional<stored_record>{};
+  auto rec = read_row(res, st);
+  if (!rec)
+    return std::move(rec.error());
+  return std::optional<stored_record>{std::move(*rec)};
+}
+
+caf::expected<std::optional<stored_record>>
+reader::find_identity(const resource_info& res, const identity& id,
+                      const json::object& values, const json::value& exclude) {
+  auto& def = *res.def;
+  auto sql = "SELECT " + select_columns(def) + " FROM "
+             + codec::quote(def.table()) + " WHERE ";
+  for (size_t i = 0; i < id.attributes.size(); ++i) {
+    if (i > 0)
+      sql += " AND ";
+    sql += codec::quote(id.attributes[i]) + " = ?";
+  }
+  sql += " AND " + codec::quote(def.primary_key()) + " IS NOT ? LIMIT 1";
+  auto stmt = prepare(sql);
+  if (!stmt)
+    return std::move(stmt.error());
+  auto& st = **stmt;
+  sqlite::reset_guard guard{st};
+  int index = 1;
+  for (auto& name : id.attributes) {
+    auto attr = def.find_attribute(name);
+    auto val = values.if_contains(name);
+    codec::bind(st, index++, attr->type, val ? *val : json::value{});
+  }
+  codec::bind_key(st, index, exclude);
+  auto row = st.step();
+  if (!row)
+    return std::move(row.error());
+  if (!*row)
+    return std::optional<stored_record>{};
+  auto rec = read_row(res, st);
+  if (!rec)
+    return std::move(rec.error());
+  return std::optional<stored_record>{std::move(*rec)};
+}
+
+caf::expected<std::vector<stored_record>>
+reader::find_by(const resource_info& res, std::string_view attribute,
+                const json::value& value, uint32_t limit) {
+  auto& def = *res.def;
+  auto attr = def.find_attribute(attribute);
+  if (!attr)
+    return make_error(errc::invalid_input,
+                      def.name() + " has no attribute "
+                        + std::string{attribute});
+  auto sql = "SELECT " + select_columns(def) + " FROM "
+             + codec::quote(def.table()) + " WHERE "
+             + codec::quote(attribute) + " = ? ORDER BY "
+             + codec::quote(def.primary_key()) + " LIMIT ?";
+  auto stmt = prepare(sql);
+  if (!stmt)
+    return std::move(stmt.error());
+  auto& st = **stmt;
+  sqlite::reset_guard guard{st};
+  codec::bind(st, 1, attr->type, value);
+  st.bind(2, static_cast<int64_t>(limit));
+  std::vector<stored_record> result;
+  for (;;) {
+    auto row = st.step();
+    if (!row)
+      return std::move(row.error());
+    if (!*row)
+      break;
+    auto rec = read_row(res, st);
+    if (!rec)
+      return std::move(rec.error());
+    result.push_back(std::move(*rec));
+  }
+  return result;
+}
+
+caf::expected<std::vector<stored_record>>
+reader::list(const resource_info& res, uint64_t offset, uint32_t limit) {
+  auto& def = *res.def;
+  auto sql = "SELECT " + select_columns(def) + " FROM "
+             + codec::quote(def.table()) + " ORDER BY "
+             + codec::quote(def.primary_key()) + " LIMIT ? OFFSET ?";
+  auto stmt = prepare(sql);
+  if (!stmt)
+    return std::move(stmt.error());
+  auto& st = **stmt;
+  sqlite::reset_guard guard{st};
+  st.bind(1, static_cast<int64_t>(limit));
+  st.bind(2, static_cast<int64_t>(offset));
+  std::vector<stored_record> result;
+  for (;;) {
+    auto row = st.step();
+    if (!row)
+      return std::move(row.error());
+    if (!*row)
+      break;
+    auto rec = read_row(res, st);
+    if (!rec)
+      return std::move(rec.error());
+    result.push_back(std::move(*rec));
+  }
+  return result;
+}
+
+caf::expected<int64_t> reader::max_key(const resource_info& res) {
+  auto& def = *res.def;
+  auto sql = "SELECT max(" + codec::quote(def.primary_key()) + ") FROM "
+             + codec::quote(def.table());
+  auto stmt = prepare(sql);
+  if (!stmt)
+    return std::move(stmt.error());
+  auto& st = **stmt;
+  sqlite::reset_guard guard{st};
+  auto row = st.step();
+  if (!row)
+    return std::move(row.error());
+  if (!*row || st.is_null(0))
+    return int64_t{0};
+  return st.column_int(0);
+}
+
+record reader::to_record(const resource_info& res, stored_record x) {
+  record result;
+  result.resource = res.def->name();
+  if (auto id = x.values.if_contains(res.def->primary_key()))
+    result.id = *id;
+  result.values = std::move(x.values);
+  return result;
+}
+
+std::string event_columns(const event_log& log) {
+  std::string sql = "id, resource, record_id, action, action_type, ";
+  for (auto& col : log.actor_columns())
+    sql += codec::quote(col.name) + ", ";
+  sql += "data, changed_attributes, metadata, version, occurred_at";
+  return sql;
+}
+
+caf::expected<event> read_event(const event_log& log,
+                                const sqlite::statement& stmt) {
+  event ev;
+  ev.log = log.name();
+  ev.id = codec::read_key(stmt, 0);
+  ev.resource = std::string{stmt.column_text(1)};
+  ev.record_id = codec::read_key(stmt, 2);
+  ev.action = std::string{stmt.column_text(3)};
+  ev.action_type = parse_action_type(stmt.column_text(4));
+  int col = 5;
+  for (auto& c : log.actor_columns())
+    ev.actors.emplace(c.name, codec::read_key(stmt, col++));
+  auto where = [&] {
+    return "event " + json::serialize(ev.id) + " of " + log.name();
+  };
+  if (auto err = codec::parse_object(stmt.column_text(col++), where(),
+                                     ev.data))
+    return err;
+  if (auto err = codec::parse_object(stmt.column_text(col++), where(),
+                                     ev.changed_attributes))
+    return err;
+  if (auto err = codec::parse_object(stmt.column_text(col++), where(),
+                                     ev.metadata))
+    return err;
+  ev.version = static_cast<int32_t>(stmt.column_int(col++));
+  auto at = parse_timestamp(stmt.column_text(col));
+  if (!at)
+    return make_error(errc::storage_failure,
+                      "malformed occurred_at in " + where());
+  ev.occurred_at = *at;
+  return ev;
+}
+
+caf::expected<event_page> reader::events(const event_log& log,
+                                         const event_filter& f) {
+  std::string sql = "SELECT " + event_columns(log) + " FROM "
+                    + codec::quote(log.name()) + " WHERE 1";
+  std::vector<json::value> binds;
+  auto add = [&](std::string cond, json::value val) {
+    sql += " AND " + cond;
+    binds.push_back(std::move(val));
+  };
+  if (f.resource)
+    add("resource = ?", json::string{*f.resource});
+  if (f.record_id)
+    add("record_id = ?", *f.record_id);
+  if (f.action)
+    add("action = ?", json::string{*f.action});
+  if (f.actor) {
+    if (!log.column_named(f.actor->first))
+      return make_error(errc::invalid_input,
+                        "event log " + log.name() + " has no actor column "
+                          + f.actor->first);
+    add(codec::quote(f.actor->first) + " = ?", f.actor->second);
+  }
+  if (f.after_id)
+    add(f.descending ? "id < ?" : "id > ?", *f.after_id);
+  if (f.from_id)
+    add("id >= ?", *f.from_id);
+  if (f.to_id)
+    add("id <= ?", *f.to_id);
+  if (f.from_time)
+    add("occurred_at >= ?", json::string{format_timestamp(*f.from_time)});
+  if (f.to_time)
+    add("occurred_at <= ?", json::string{format_timestamp(*f.to_time)});
+  sql += f.descending ? " ORDER BY id DESC" : " ORDER BY id";
+  sql += " LIMIT ?";
+  auto limit = std::clamp<uint32_t>(f.limit, 1, 10000);
+  auto stmt = prepare(sql);
+  if (!stmt)
+    return std::move(stmt.error());
+  auto& st = **stmt;
+  sqlite::reset_guard guard{st};
+  int index = 1;
+  for (auto& b : binds)
+    codec::bind_key(st, index++, b);
+  st.bind(index, static_cast<int64_t>(limit) + 1);
+  event_page page;
+  for (;;) {
+    auto row = st.step();
+    if (!row)
+      return std::move(row.error());
+    if (!*row)
+      break;
+    if (page.events.size() == limit) {
+      page.next_after_id = page.events.back().id;
+      break;
+    }
+    auto ev = read_event(log, st);
+    if (!ev)
+      return std::move(ev.error());
+    page.events.push_back(std::move(*ev));
+  }
+  return page;
+}
+
+} // namespace eventactors

@@ -1,0 +1,101 @@
+// This file is part of libeventactors.
+// Copyright (c) the libeventactors authors. Distributed under the MIT license.
+
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <caf/expected.hpp>
+
+#include "eventactors/event.hpp"
+#include "eventactors/json.hpp"
+#include "model.hpp"
+#include "sqlite/database.hpp"
+#include "sqlite/statement.hpp"
+
+namespace eventactors {
+
+/// A record as stored, with its version (for optimistic concurrency).
+struct stored_record {
+  json::object values;
+  int64_t version = 1;
+};
+
+/// Reads records and events on a connection of its own. Every read is its
+/// own short read transaction, so it sees the latest commit.
+///
+/// Not thread-safe: one owner (an actor or a thread) at a time.
+class reader {
+public:
+  reader(reader&&) noexcept = default;
+  reader& operator=(reader&&) noexcept = default;
+
+  /// Opens a read connection to `path`.
+  static caf::expected<reader> open(std::shared_ptr<const model> m,
+                                    const std::string& path,
+                                    sqlite::open_options opts);
+
+  /// Opens a reader on a connection owned elsewhere (the writer's), which
+  /// then also sees its uncommitted writes.
+  static reader borrow(std::shared_ptr<const model> m, sqlite3* db);
+
+  /// Returns the record of `res` with primary key `id`, if any.
+  caf::expected<std::optional<stored_record>> get(const resource_info& res,
+                                                  const json::value& id);
+
+  /// Returns a record whose identity attributes equal `values` (other than
+  /// the record with key `exclude`), if any.
+  caf::expected<std::optional<stored_record>>
+  find_identity(const resource_info& res, const identity& id,
+                const json::object& values, const json::value& exclude);
+
+  /// Returns the records of `res` whose `attribute` equals `value`, by
+  /// primary key, at most `limit`.
+  caf::expected<std::vector<stored_record>>
+  find_by(const resource_info& res, std::string_view attribute,
+          const json::value& value, uint32_t limit);
+
+  /// Returns records of `res` by primary key.
+  caf::expected<std::vector<stored_record>>
+  list(const resource_info& res, uint64_t offset, uint32_t limit);
+
+  /// Returns one page of events of `log`.
+  caf::expected<event_page> events(const event_log& log,
+                                   const event_filter& f);
+
+  /// Returns the largest integer primary key of `res` (0 when empty).
+  caf::expected<int64_t> max_key(const resource_info& res);
+
+  /// Builds a record from a stored row.
+  static record to_record(const resource_info& res, stored_record x);
+
+private:
+  reader(std::shared_ptr<const model> m, sqlite::database db, sqlite3* raw);
+
+  caf::expected<sqlite::statement*> prepare(const std::string& sql);
+
+  caf::expected<stored_record> read_row(const resource_info& res,
+                                        const sqlite::statement& stmt);
+
+  std::string select_columns(const resource& res) const;
+
+  std::shared_ptr<const model> model_;
+  sqlite::database db_; // empty when borrowed
+  sqlite3* raw_ = nullptr;
+  std::map<std::string, sqlite::statement, std::less<>> cache_;
+};
+
+/// Reads one event row selected with `event_columns(log)`.
+caf::expected<event> read_event(const event_log& log,
+                                const sqlite::statement& stmt);
+
+/// The select list matching `read_event`.
+std::string event_columns(const event_log& log);
+
+} // namespace eventactors

@@ -1,0 +1,334 @@
+// This file is part of libeventactors.
+// Copyright (c) the libeventactors authors. Distributed under the MIT license.
+
+#include "resource_actor.hpp"
+
+#include <deque>
+#include <functional>
+#include <map>
+
+#include <caf/actor_system.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <caf/typed_response_promise.hpp>
+
+#include <boost/json/serialize.hpp>
+
+#include "detail/log.hpp"
+#include "eventactors/error.hpp"
+#include "executor.hpp"
+
+namespace eventactors {
+
+namespace {
+
+using reply_fn = std::function<void(caf::expected<record>)>;
+
+/// One call waiting for or being executed.
+struct job {
+  call c;
+  reply_fn reply;
+  uint32_t attempt = 0;
+};
+
+struct resource_state {
+  static inline const char* name = "eventactors.resource";
+
+  std::shared_ptr<const model> m;
+  const runtime_options* opts = nullptr;
+  std::optional<reader> db;
+  event_log_actor log;
+  executor ex;
+  /// Records with work in flight, and the calls waiting for them.
+  std::map<std::string, std::deque<job>> busy;
+};
+
+using pointer = resource_actor::stateful_pointer<resource_state>;
+
+/// Calls on the same record run one after another, in arrival order.
+/// Creates and upserts need no key: they rely on optimistic checks.
+std::optional<std::string> key_of(const resource_state& st, const call& c) {
+  if (c.record_id.is_null())
+    return std::nullopt;
+  auto res = st.m->find(c.resource);
+  if (!res)
+    return std::nullopt;
+  auto pk = res->def->find_attribute(res->def->primary_key());
+  json::value id;
+  if (pk->type.cast(c.record_id, id))
+    return std::nullopt;
+  return json::serialize(id);
+}
+
+bool execute(pointer self, job& j, const std::optional<std::string>& key);
+
+/// Starts the next waiting call of `key`, or frees the key.
+void release(pointer self, const std::optional<std::string>& key) {
+  if (!key)
+    return;
+  auto& st = self->state;
+  for (;;) {
+    auto i = st.busy.find(*key);
+    if (i == st.busy.end())
+      return;
+    if (i->second.empty()) {
+      st.busy.erase(i);
+      return;
+    }
+    auto next = std::move(i->second.front());
+    i->second.pop_front();
+    if (execute(self, next, key))
+      return; // in flight; its completion releases the key again
+  }
+}
+
+/// Runs a job. Returns true when it is waiting for its commit, false when
+/// it completed (and replied) already.
+bool execute(pointer self, job& j, const std::optional<std::string>& key) {
+  auto& st = self->state;
+  auto ex = std::make_shared<execution>(st.ex);
+  auto rec = ex->run(j.c);
+  if (!rec) {
+    ex->finish(rec.error());
+    j.reply(std::move(rec));
+    return false;
+  }
+  if (ex->committed()) {
+    if (auto err = ex->finish(ex->receipt()))
+      j.reply(std::move(err));
+    else
+      j.reply(std::move(rec));
+    return false;
+  }
+  self
+    ->request(st.log, caf::infinite, append_atom_v,
+              std::move(ex->pending()))
+    .then(
+      [self, ex, j, key, rec](unit_receipt& receipt) mutable {
+        ex->stamp(*rec, receipt);
+        if (auto err = ex->finish(receipt))
+          j.reply(std::move(err));
+        else
+          j.reply(std::move(rec));
+        release(self, key);
+      },
+      [self, ex, j, key](caf::error& err) mutable {
+        auto& st = self->state;
+        if (retryable(err, *st.m, j.c)) {
+          if (j.attempt < st.opts->max_retries) {
+            ++j.attempt;
+            SPDLOG_LOGGER_DEBUG(&detail::log(),
+                                "retry resource={} action={} attempt={}",
+                                j.c.resource, j.c.action, j.attempt);
+            if (!execute(self, j, key))
+              release(self, key);
+            return;
+          }
+          err = make_error(errc::concurrent_modification,
+                           j.c.resource + "." + j.c.action + ": gave up after "
+                             + std::to_string(j.attempt + 1)
+                             + " attempts; the record kept changing");
+        }
+        ex->finish(err);
+        j.reply(std::move(err));
+        release(self, key);
+      });
+  return true;
+}
+
+void start(pointer self, job j) {
+  auto& st = self->state;
+  auto key = key_of(st, j.c);
+  if (key) {
+    auto [i, added] = st.busy.try_emplace(*key);
+    if (!added) {
+      i->second.push_back(std::move(j));
+      return;
+    }
+  }
+  if (!execute(self, j, key))
+    release(self, key);
+}
+
+/// Collects the results of a batch's items and replies once all arrived.
+struct batch_collector {
+  batch_result result;
+  size_t remaining = 0;
+  std::function<void(batch_result)> done;
+
+  void set(size_t i, caf::expected<record> x) {
+    if (x)
+      result.records[i] = std::move(*x);
+    else
+      result.errors[i] = std::move(x.error());
+    if (--remaining == 0)
+      done(std::move(result));
+  }
+};
+
+call item_call(const batch_call& b, batch_item& item) {
+  call c;
+  c.resource = b.resource;
+  c.action = b.action;
+  c.input = std::move(item.input);
+  c.record_id = std::move(item.record_id);
+  c.actor = b.actor;
+  c.metadata = b.metadata;
+  return c;
+}
+
+/// Answers every item of a batch with `err`.
+void fail_all(size_t n, const std::function<void(batch_result)>& done,
+              caf::error err) {
+  batch_result result;
+  result.records.resize(n);
+  result.errors.assign(n, err);
+  done(std::move(result));
+}
+
+void run_atomic_batch(pointer self, batch_call b,
+                      std::function<void(batch_result)> done,
+                      uint32_t attempt) {
+  auto& st = self->state;
+  auto n = b.items.size();
+  auto ex = std::make_shared<execution>(st.ex);
+  std::vector<record> records;
+  records.reserve(n);
+  auto copy = b;
+  for (size_t i = 0; i < n; ++i) {
+    auto rec = ex->run(item_call(copy, copy.items[i]));
+    if (!rec) {
+      ex->finish(rec.error());
+      auto err = make_error(static_cast<errc>(rec.error().code()),
+                            "batch item " + std::to_string(i) + ": "
+                              + message(rec.error()),
+                            field_errors(rec.error()));
+      if (rec.error().category() != caf::atom("evact"))
+        err = rec.error();
+      fail_all(n, done, std::move(err));
+      return;
+    }
+    records.push_back(std::move(*rec));
+  }
+  self
+    ->request(st.log, caf::infinite, append_atom_v,
+              std::move(ex->pending()))
+    .then(
+      [ex, records, done](unit_receipt& receipt) mutable {
+        batch_result result;
+        for (size_t i = 0; i < records.size(); ++i)
+          ex->stamp(records[i], receipt, i);
+        auto err = ex->finish(receipt);
+        result.errors.resize(records.size());
+        if (err)
+          result.errors.assign(records.size(), err);
+        result.records = std::move(records);
+        done(std::move(result));
+      },
+      [self, ex, b, done, attempt](caf::error& err) mutable {
+        auto& st = self->state;
+        if (is(err, errc::concurrent_modification)
+            && attempt < st.opts->max_retries) {
+          run_atomic_batch(self, std::move(b), std::move(done), attempt + 1);
+          return;
+        }
+        ex->finish(err);
+        fail_all(b.items.size(), done, std::move(err));
+      });
+}
+
+void run_batch(pointer self, batch_call b,
+               std::function<void(batch_result)> done) {
+  auto n = b.items.size();
+  if (n == 0) {
+    done(batch_result{});
+    return;
+  }
+  if (b.atomic) {
+    run_atomic_batch(self, std::move(b), std::move(done), 0);
+    return;
+  }
+  auto collector = std::make_shared<batch_collector>();
+  collector->result.records.resize(n);
+  collector->result.errors.resize(n);
+  collector->remaining = n;
+  collector->done = std::move(done);
+  for (size_t i = 0; i < n; ++i) {
+    job j;
+    j.c = item_call(b, b.items[i]);
+    j.reply = [collector, i](caf::expected<record> x) {
+      collector->set(i, std::move(x));
+    };
+    start(self, std::move(j));
+  }
+}
+
+resource_actor::behavior_type
+resource_impl(pointer self, std::shared_ptr<const model> m,
+              const runtime_options* opts, reader db, event_log_actor log) {
+  auto& st = self->state;
+  st.m = std::move(m);
+  st.opts = opts;
+  st.db.emplace(std::move(db));
+  st.log = log;
+  st.ex.defs = st.m;
+  st.ex.options = opts;
+  st.ex.db = &*st.db;
+  // Blocking commit for around_transaction hooks and for actions that
+  // after_transaction hooks run. This actor is detached, so waiting here
+  // stalls only this resource.
+  st.ex.commit = [sys = &self->system(),
+                  log](unit& u) -> caf::expected<unit_receipt> {
+    caf::scoped_actor blocking{*sys};
+    caf::expected<unit_receipt> result{caf::error{}};
+    blocking->request(log, caf::infinite, append_atom_v, std::move(u))
+      .receive([&](unit_receipt& r) { result = std::move(r); },
+               [&](caf::error& err) { result = std::move(err); });
+    return result;
+  };
+  return {
+    [self](run_atom, call& c) -> caf::result<record> {
+      auto rp = self->make_response_promise<record>();
+      job j;
+      j.c = std::move(c);
+      j.reply = [rp](caf::expected<record> x) mutable {
+        if (x)
+          rp.deliver(std::move(*x));
+        else
+          rp.deliver(std::move(x.error()));
+      };
+      start(self, std::move(j));
+      return rp;
+    },
+    [self](run_batch_atom, batch_call& b) -> caf::result<batch_result> {
+      auto rp = self->make_response_promise<batch_result>();
+      run_batch(self, std::move(b),
+                [rp](batch_result x) mutable { rp.deliver(std::move(x)); });
+      return rp;
+    },
+    [self](run_atom, call& c, record_slot& slot) {
+      job j;
+      j.c = std::move(c);
+      j.reply = [slot](caf::expected<record> x) { slot->set(std::move(x)); };
+      start(self, std::move(j));
+    },
+    [self](run_batch_atom, batch_call& b, batch_slot& slot) {
+      run_batch(self, std::move(b),
+                [slot](batch_result x) { slot->set(std::move(x)); });
+    },
+  };
+}
+
+} // namespace
+
+resource_actor spawn_resource_actor(caf::actor_system& sys,
+                                    std::shared_ptr<const model> m,
+                                    const runtime_options* opts,
+                                    std::string name, reader db,
+                                    event_log_actor log) {
+  (void) name;
+  return sys.spawn<caf::detached>(resource_impl, std::move(m), opts,
+                                  std::move(db), std::move(log));
+}
+
+} // namespace eventactors

@@ -1,0 +1,78 @@
+// This file is part of libeventactors.
+// Copyright (c) the libeventactors authors. Distributed under the MIT license.
+
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <optional>
+
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/expected.hpp>
+#include <caf/fwd.hpp>
+
+#include "event_log_actor.hpp"
+#include "eventactors/action_actor.hpp"
+#include "eventactors/runtime.hpp"
+#include "model.hpp"
+#include "reader.hpp"
+
+namespace eventactors {
+
+/// Where a synchronous caller waits for its result: a plain thread blocks
+/// on a condition variable instead of a CAF blocking receive, which would
+/// cap calls at a few thousand per second.
+template <class T>
+class sync_slot {
+public:
+  void set(T value) {
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      value_ = std::move(value);
+    }
+    cv_.notify_one();
+  }
+
+  /// Waits up to `timeout`; `nullopt` when it passed.
+  std::optional<T> wait(std::chrono::milliseconds timeout) {
+    std::unique_lock<std::mutex> guard{mtx_};
+    if (!cv_.wait_for(guard, timeout, [this] { return value_.has_value(); }))
+      return std::nullopt;
+    return std::move(*value_);
+  }
+
+private:
+  std::mutex mtx_;
+  std::condition_variable cv_;
+  std::optional<T> value_;
+};
+
+using record_slot = std::shared_ptr<sync_slot<caf::expected<record>>>;
+using batch_slot = std::shared_ptr<sync_slot<batch_result>>;
+
+} // namespace eventactors
+
+// Local only: synchronous callers live in the same process.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(eventactors::record_slot)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(eventactors::batch_slot)
+
+namespace eventactors {
+
+/// The actor of one resource: builds changesets, serializes work per
+/// record, hands units to the event log actor and runs after-commit hooks.
+/// Runs detached (it reads SQLite and may block in after_transaction
+/// hooks).
+using resource_actor = action_actor::extend<
+  caf::reacts_to<run_atom, call, record_slot>,
+  caf::reacts_to<run_batch_atom, batch_call, batch_slot>>;
+
+/// Spawns the actor of resource `name`, reading through `db`.
+resource_actor spawn_resource_actor(caf::actor_system& sys,
+                                    std::shared_ptr<const model> m,
+                                    const runtime_options* opts,
+                                    std::string name, reader db,
+                                    event_log_actor log);
+
+} // namespace eventactors

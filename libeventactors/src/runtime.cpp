@@ -1,0 +1,415 @@
+// This file is part of libeventactors.
+// Copyright (c) the libeventactors authors. Distributed under the MIT license.
+
+#include "eventactors/runtime.hpp"
+
+#include <algorithm>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include <boost/json/serialize.hpp>
+
+#include "detail/log.hpp"
+#include "event_log_actor.hpp"
+#include "eventactors/action_actor.hpp"
+#include "eventactors/error.hpp"
+#include "eventactors/init.hpp"
+#include "model.hpp"
+#include "reader.hpp"
+#include "resource_actor.hpp"
+#include "schema.hpp"
+#include "writer.hpp"
+
+namespace eventactors {
+
+namespace {
+
+/// Reader connections for synchronous reads from any thread.
+class reader_pool {
+public:
+  reader_pool(std::shared_ptr<const model> m, std::string path,
+              sqlite::open_options opts)
+    : model_(std::move(m)), path_(std::move(path)), opts_(opts) {
+    // nop
+  }
+
+  /// Borrows a reader for the duration of `fn`.
+  template <class F>
+  auto with(F&& fn) -> decltype(fn(std::declval<reader&>())) {
+    std::unique_ptr<reader> rd;
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      if (!idle_.empty()) {
+        rd = std::move(idle_.back());
+        idle_.pop_back();
+      }
+    }
+    if (!rd) {
+      auto opened = reader::open(model_, path_, opts_);
+      if (!opened)
+        return std::move(opened.error());
+      rd = std::make_unique<reader>(std::move(*opened));
+    }
+    auto result = fn(*rd);
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (idle_.size() < 16)
+      idle_.push_back(std::move(rd));
+    return result;
+  }
+
+private:
+  std::shared_ptr<const model> model_;
+  std::string path_;
+  sqlite::open_options opts_;
+  std::mutex mtx_;
+  std::vector<std::unique_ptr<reader>> idle_;
+};
+
+sqlite::open_options connection_options(const runtime_options& opts) {
+  sqlite::open_options result;
+  result.synchronous = opts.synchronous == sync_mode::full ? "FULL"
+                                                           : "NORMAL";
+  result.cache_kib = static_cast<int>(opts.cache_kib);
+  return result;
+}
+
+using dispatcher_actor = action_actor;
+
+struct dispatcher_state {
+  static inline const char* name = "eventactors.dispatcher";
+  std::map<std::string, resource_actor, std::less<>> resources;
+};
+
+dispatcher_actor::behavior_type
+dispatcher_impl(dispatcher_actor::stateful_pointer<dispatcher_state> self,
+                std::map<std::string, resource_actor, std::less<>> xs) {
+  self->state.resources = std::move(xs);
+  return {
+    [self](run_atom, call& c) -> caf::result<record> {
+      auto i = self->state.resources.find(c.resource);
+      if (i == self->state.resources.end())
+        return make_error(errc::unknown_resource,
+                          "no resource \"" + c.resource + "\"");
+      auto target = caf::actor_cast<action_actor>(i->second);
+      return self->delegate(target, run_atom_v, std::move(c));
+    },
+    [self](run_batch_atom, batch_call& b) -> caf::result<batch_result> {
+      auto i = self->state.resources.find(b.resource);
+      if (i == self->state.resources.end())
+        return make_error(errc::unknown_resource,
+                          "no resource \"" + b.resource + "\"");
+      auto target = caf::actor_cast<action_actor>(i->second);
+      return self->delegate(target, run_batch_atom_v, std::move(b));
+    },
+  };
+}
+
+} // namespace
+
+struct runtime::impl {
+  runtime_options opts;
+  std::shared_ptr<const model> m;
+  std::unique_ptr<caf::actor_system_config> own_cfg;
+  std::unique_ptr<caf::actor_system> own_sys;
+  caf::actor_system* sys = nullptr;
+  event_log_actor log;
+  std::map<std::string, resource_actor, std::less<>> resources;
+  action_actor dispatcher;
+  std::unique_ptr<reader_pool> readers;
+
+  ~impl() {
+    stop();
+  }
+
+  void stop() {
+    if (!sys)
+      return;
+    // Resource actors first (their in-flight units still reach the log),
+    // then the log, which commits what it accepted before it exits.
+    caf::scoped_actor self{*sys};
+    for (auto& [name, hdl] : resources)
+      self->send_exit(hdl, caf::exit_reason::user_shutdown);
+    for (auto& [name, hdl] : resources)
+      self->wait_for(hdl);
+    if (dispatcher) {
+      self->send_exit(dispatcher, caf::exit_reason::user_shutdown);
+      self->wait_for(dispatcher);
+    }
+    if (log) {
+      self->send_exit(log, caf::exit_reason::user_shutdown);
+      self->wait_for(log);
+    }
+    resources.clear();
+    dispatcher = nullptr;
+    log = nullptr;
+    sys = nullptr;
+  }
+
+  const resource_info* find(std::string_view name) const {
+    return m->find(name);
+  }
+};
+
+runtime::runtime(std::unique_ptr<impl> ptr) : impl_(std::move(ptr)) {
+  // nop
+}
+
+runtime::~runtime() {
+  if (impl_) {
+    impl_->stop();
+    impl_->own_sys.reset();
+  }
+}
+
+caf::expected<std::unique_ptr<runtime>> runtime::start(app definitions,
+                                                       runtime_options opts) {
+  auto cfg = std::make_unique<caf::actor_system_config>();
+  init(*cfg);
+  // CAF starts 4 workers by default even on 2 cores; the heavy lifting of
+  // a runtime happens in its detached actors anyway.
+  auto threads = opts.threads != 0 ? opts.threads : 2u;
+  cfg->set("scheduler.max-threads", static_cast<size_t>(threads));
+  cfg->set("logger.verbosity", caf::atom("quiet"));
+  auto sys = std::make_unique<caf::actor_system>(*cfg);
+  auto rt = start(*sys, std::move(definitions), std::move(opts));
+  if (!rt)
+    return rt;
+  (*rt)->impl_->own_cfg = std::move(cfg);
+  (*rt)->impl_->own_sys = std::move(sys);
+  return rt;
+}
+
+caf::expected<std::unique_ptr<runtime>>
+runtime::start(caf::actor_system& sys, app definitions, runtime_options opts) {
+  if (!opts.env.clock || !opts.env.uuid_v4 || !opts.env.uuid_v7)
+    return make_error(errc::invalid_definition,
+                      "runtime_options.env: clock and id generators must be "
+                      "set");
+  if (opts.path.empty())
+    return make_error(errc::invalid_definition,
+                      "runtime_options.path must not be empty");
+  auto m = model::build(std::move(definitions));
+  if (!m)
+    return std::move(m.error());
+  auto ptr = std::make_unique<impl>();
+  ptr->opts = std::move(opts);
+  ptr->m = std::move(*m);
+  auto copts = connection_options(ptr->opts);
+  // The writer migrates the schema; failures (a corrupt file, a newer
+  // format, a read-only file) stop the start here.
+  auto w = writer::open(ptr->m, ptr->opts.path, copts);
+  if (!w)
+    return std::move(w.error());
+  auto probe = reader::open(ptr->m, ptr->opts.path, copts);
+  if (!probe)
+    return std::move(probe.error());
+  for (auto& [name, info] : ptr->m->resources())
+    if (info->def->key() == key_kind::integer) {
+      auto top = probe->max_key(*info);
+      if (!top)
+        return std::move(top.error());
+      info->next_id.store(*top + 1);
+    }
+  std::vector<std::pair<std::string, reader>> readers;
+  for (auto& [name, info] : ptr->m->resources()) {
+    auto rd = reader::open(ptr->m, ptr->opts.path, copts);
+    if (!rd)
+      return std::move(rd.error());
+    readers.emplace_back(name, std::move(*rd));
+  }
+  ptr->sys = &sys;
+  ptr->log = spawn_event_log(sys, std::move(*w), ptr->opts.max_batch);
+  for (auto& [name, rd] : readers)
+    ptr->resources.emplace(name,
+                           spawn_resource_actor(sys, ptr->m, &ptr->opts, name,
+                                                std::move(rd), ptr->log));
+  ptr->dispatcher = sys.spawn(dispatcher_impl, ptr->resources);
+  ptr->readers = std::make_unique<reader_pool>(ptr->m, ptr->opts.path,
+                                               copts);
+  SPDLOG_LOGGER_INFO(&detail::log(), "runtime started path={} resources={}",
+                     ptr->opts.path, ptr->resources.size());
+  return std::unique_ptr<runtime>{new runtime(std::move(ptr))};
+}
+
+caf::expected<record> runtime::run(call c) {
+  auto& d = *impl_;
+  if (!d.sys)
+    return make_error(errc::runtime_stopped, "the runtime was stopped");
+  auto i = d.resources.find(c.resource);
+  if (i == d.resources.end())
+    return make_error(errc::unknown_resource,
+                      "no resource \"" + c.resource + "\"");
+  auto slot = std::make_shared<sync_slot<caf::expected<record>>>();
+  caf::anon_send(i->second, run_atom_v, std::move(c), slot);
+  auto result = slot->wait(d.opts.call_timeout);
+  if (!result)
+    return make_error(errc::timeout,
+                      "no result within "
+                        + std::to_string(d.opts.call_timeout.count())
+                        + " ms (call_timeout); the action may still commit");
+  return std::move(*result);
+}
+
+caf::expected<record> runtime::run(std::string resource, std::string action,
+                                   json::object input) {
+  call c;
+  c.resource = std::move(resource);
+  c.action = std::move(action);
+  c.input = std::move(input);
+  return run(std::move(c));
+}
+
+std::vector<caf::expected<record>> runtime::run_batch(batch_call c) {
+  auto& d = *impl_;
+  auto n = c.items.size();
+  auto fail = [n](caf::error err) {
+    return std::vector<caf::expected<record>>(n, caf::expected<record>{err});
+  };
+  if (!d.sys)
+    return fail(make_error(errc::runtime_stopped, "the runtime was stopped"));
+  auto i = d.resources.find(c.resource);
+  if (i == d.resources.end())
+    return fail(make_error(errc::unknown_resource,
+                           "no resource \"" + c.resource + "\""));
+  auto slot = std::make_shared<sync_slot<batch_result>>();
+  caf::anon_send(i->second, run_batch_atom_v, std::move(c), slot);
+  auto result = slot->wait(d.opts.call_timeout);
+  if (!result)
+    return fail(make_error(errc::timeout,
+                           "no result within the call_timeout; the batch "
+                           "may still commit"));
+  std::vector<caf::expected<record>> out;
+  out.reserve(n);
+  for (size_t k = 0; k < n; ++k) {
+    if (k < result->errors.size() && result->errors[k])
+      out.emplace_back(result->errors[k]);
+    else if (k < result->records.size())
+      out.emplace_back(std::move(result->records[k]));
+    else
+      out.emplace_back(make_error(errc::storage_failure, "missing result"));
+  }
+  return out;
+}
+
+caf::expected<record> runtime::get(std::string_view resource,
+                                   const json::value& id) {
+  auto res = impl_->find(resource);
+  if (!res)
+    return make_error(errc::unknown_resource,
+                      "no resource \"" + std::string{resource} + "\"");
+  auto pk = res->def->find_attribute(res->def->primary_key());
+  json::value key;
+  if (auto err = pk->type.cast(id, key))
+    return make_error(errc::invalid_input,
+                      res->def->name() + ": id: " + *err);
+  return impl_->readers->with([&](reader& rd) -> caf::expected<record> {
+    auto row = rd.get(*res, key);
+    if (!row)
+      return std::move(row.error());
+    if (!*row)
+      return make_error(errc::not_found,
+                        res->def->name() + ": no record with "
+                          + res->def->primary_key() + " "
+                          + json::serialize(key));
+    return reader::to_record(*res, std::move(**row));
+  });
+}
+
+caf::expected<std::vector<record>> runtime::list(std::string_view resource,
+                                                 list_options opts) {
+  auto res = impl_->find(resource);
+  if (!res)
+    return make_error(errc::unknown_resource,
+                      "no resource \"" + std::string{resource} + "\"");
+  auto limit = std::clamp<uint32_t>(opts.limit, 1, 100000);
+  return impl_->readers->with(
+    [&](reader& rd) -> caf::expected<std::vector<record>> {
+      auto rows = rd.list(*res, opts.offset, limit);
+      if (!rows)
+        return std::move(rows.error());
+      std::vector<record> result;
+      result.reserve(rows->size());
+      for (auto& row : *rows)
+        result.push_back(reader::to_record(*res, std::move(row)));
+      return result;
+    });
+}
+
+caf::expected<event_page> runtime::events(const event_filter& filter) {
+  auto log = impl_->m->find_log(filter.log);
+  if (!log)
+    return make_error(errc::invalid_input,
+                      filter.log.empty() ? std::string{"no event log defined"}
+                                         : "no event log \"" + filter.log
+                                             + "\"");
+  return impl_->readers->with([&](reader& rd) -> caf::expected<event_page> {
+    return rd.events(*log, filter);
+  });
+}
+
+caf::error runtime::for_each_event(
+  event_filter filter, const std::function<bool(const event&)>& fn) {
+  filter.limit = 1000;
+  for (;;) {
+    auto page = events(filter);
+    if (!page)
+      return std::move(page.error());
+    for (auto& ev : page->events)
+      if (!fn(ev))
+        return {};
+    if (page->next_after_id.is_null())
+      return {};
+    filter.after_id = page->next_after_id;
+  }
+}
+
+json::object runtime::public_view(const event& ev) const {
+  json::object result;
+  auto log = impl_->m->find_log(ev.log);
+  if (!log)
+    return result;
+  auto add = [&](const char* field, json::value val) {
+    if (log->is_public(field))
+      result[field] = std::move(val);
+  };
+  add("id", ev.id);
+  add("resource", json::string{ev.resource});
+  add("record_id", ev.record_id);
+  add("action", json::string{ev.action});
+  add("action_type", json::string{to_string(ev.action_type)});
+  add("data", ev.data);
+  add("changed_attributes", ev.changed_attributes);
+  add("metadata", ev.metadata);
+  add("version", ev.version);
+  add("occurred_at", json::string{format_timestamp(ev.occurred_at)});
+  for (auto& kvp : ev.actors)
+    if (log->is_public(kvp.key()))
+      result[kvp.key()] = kvp.value();
+  return result;
+}
+
+const app& runtime::definitions() const noexcept {
+  return impl_->m->definitions();
+}
+
+const runtime_options& runtime::options() const noexcept {
+  return impl_->opts;
+}
+
+caf::actor_system& runtime::system() noexcept {
+  return *impl_->sys;
+}
+
+action_actor actions(runtime& rt) {
+  return rt.internals().dispatcher;
+}
+
+} // namespace eventactors

@@ -1,0 +1,235 @@
+// This file is part of libeventactors.
+// Copyright (c) the libeventactors authors. Distributed under the MIT license.
+
+#include "schema.hpp"
+
+#include <set>
+
+#include <sqlite3.h>
+
+#include "codec.hpp"
+#include "eventactors/error.hpp"
+#include "model.hpp"
+#include "sqlite/database.hpp"
+#include "sqlite/statement.hpp"
+#include "sqlite/transaction.hpp"
+
+namespace eventactors::schema {
+
+namespace {
+
+caf::expected<int64_t> pragma_int(sqlite3* db, const char* pragma) {
+  auto stmt = sqlite::statement::prepare(db, pragma, false);
+  if (!stmt)
+    return std::move(stmt.error());
+  auto row = stmt->step();
+  if (!row)
+    return std::move(row.error());
+  if (!*row)
+    return int64_t{0};
+  return stmt->column_int(0);
+}
+
+/// Returns the columns of `table` with their declared types; empty when
+/// the table does not exist.
+caf::expected<std::map<std::string, std::string>>
+table_columns(sqlite3* db, const std::string& table) {
+  auto stmt = sqlite::statement::prepare(
+    db, "PRAGMA table_info(" + codec::quote(table) + ")", false);
+  if (!stmt)
+    return std::move(stmt.error());
+  std::map<std::string, std::string> result;
+  for (;;) {
+    auto row = stmt->step();
+    if (!row)
+      return std::move(row.error());
+    if (!*row)
+      break;
+    result.emplace(std::string{stmt->column_text(1)},
+                   std::string{stmt->column_text(2)});
+  }
+  return result;
+}
+
+std::string key_column_type(record_id_kind k) {
+  return k == record_id_kind::integer ? "INTEGER" : "TEXT";
+}
+
+std::string actor_column_type(actor_key_kind k) {
+  return k == actor_key_kind::integer ? "INTEGER" : "TEXT";
+}
+
+caf::error migrate_log(sqlite3* db, const event_log& log) {
+  auto cols = table_columns(db, log.name());
+  if (!cols)
+    return std::move(cols.error());
+  auto table = codec::quote(log.name());
+  if (cols->empty()) {
+    std::string sql = "CREATE TABLE " + table + " (";
+    if (log.id_kind() == event_id_kind::integer)
+      sql += "id INTEGER PRIMARY KEY AUTOINCREMENT";
+    else
+      sql += "id TEXT PRIMARY KEY NOT NULL";
+    sql += ", resource TEXT NOT NULL";
+    sql += ", record_id " + key_column_type(log.record_id()) + " NOT NULL";
+    sql += ", action TEXT NOT NULL";
+    sql += ", action_type TEXT NOT NULL CHECK (action_type IN "
+           "('create', 'update', 'destroy'))";
+    for (auto& col : log.actor_columns()) {
+      sql += ", " + codec::quote(col.name) + " "
+             + actor_column_type(col.type);
+      if (!col.allow_nil)
+        sql += " NOT NULL";
+    }
+    sql += ", data TEXT NOT NULL DEFAULT '{}'";
+    sql += ", changed_attributes TEXT NOT NULL DEFAULT '{}'";
+    sql += ", metadata TEXT NOT NULL DEFAULT '{}'";
+    sql += ", version INTEGER NOT NULL DEFAULT 1";
+    sql += ", occurred_at TEXT NOT NULL)";
+    if (auto err = sqlite::exec(db, sql))
+      return err;
+  } else {
+    auto& id_type = (*cols)["id"];
+    auto want = log.id_kind() == event_id_kind::integer ? "INTEGER" : "TEXT";
+    if (id_type != want)
+      return make_error(errc::schema_mismatch,
+                        "event log " + log.name() + ": the stored id column "
+                        "is " + id_type + " but the definition asks for "
+                          + to_string(log.id_kind()) + " ids");
+    for (auto& col : log.actor_columns())
+      if (!cols->count(col.name))
+        if (auto err = sqlite::exec(db, "ALTER TABLE " + table + " ADD COLUMN "
+                               + codec::quote(col.name) + " "
+                               + actor_column_type(col.type)))
+          return err;
+  }
+  auto prefix = log.name();
+  if (auto err = sqlite::exec(db, "CREATE INDEX IF NOT EXISTS "
+                         + codec::quote(prefix + "_resource_record_id")
+                         + " ON " + table + " (resource, record_id)"))
+    return err;
+  if (auto err = sqlite::exec(db, "CREATE INDEX IF NOT EXISTS "
+                         + codec::quote(prefix + "_occurred_at") + " ON "
+                         + table + " (occurred_at)"))
+    return err;
+  return {};
+}
+
+caf::error migrate_resource(sqlite3* db, const resource_info& info) {
+  auto& res = *info.def;
+  auto cols = table_columns(db, res.table());
+  if (!cols)
+    return std::move(cols.error());
+  auto table = codec::quote(res.table());
+  if (cols->empty()) {
+    std::string sql = "CREATE TABLE " + table + " (";
+    bool first = true;
+    for (auto& attr : res.attributes()) {
+      if (!first)
+        sql += ", ";
+      first = false;
+      sql += codec::quote(attr.name) + " " + codec::column_type(attr.type);
+      if (attr.name == res.primary_key())
+        sql += " PRIMARY KEY";
+      if (!attr.options.allow_nil)
+        sql += " NOT NULL";
+    }
+    sql += ", " + std::string{version_column} + " INTEGER NOT NULL DEFAULT 1)";
+    if (auto err = sqlite::exec(db, sql))
+      return err;
+  } else {
+    if (!cols->count(res.primary_key()))
+      return make_error(errc::schema_mismatch,
+                        "table " + res.table() + " of " + res.name()
+                          + " has no primary key column "
+                          + res.primary_key());
+    // New attributes become new (nullable) columns; the runtime enforces
+    // allow_nil for new writes.
+    for (auto& attr : res.attributes())
+      if (!cols->count(attr.name))
+        if (auto err = sqlite::exec(db, "ALTER TABLE " + table + " ADD COLUMN "
+                               + codec::quote(attr.name) + " "
+                               + codec::column_type(attr.type)))
+          return err;
+    if (!cols->count(version_column))
+      if (auto err = sqlite::exec(db, "ALTER TABLE " + table + " ADD COLUMN "
+                             + std::string{version_column}
+                             + " INTEGER NOT NULL DEFAULT 1"))
+        return err;
+  }
+  for (auto& id : res.identities()) {
+    std::string sql = "CREATE UNIQUE INDEX IF NOT EXISTS "
+                      + codec::quote(res.table() + "_" + id.name) + " ON "
+                      + table + " (";
+    for (size_t i = 0; i < id.attributes.size(); ++i) {
+      if (i > 0)
+        sql += ", ";
+      sql += codec::quote(id.attributes[i]);
+    }
+    sql += ")";
+    if (auto err = sqlite::exec(db, sql))
+      return make_error(errc::schema_mismatch,
+                        res.name() + ": cannot create the unique index of "
+                        "identity " + id.name + ": " + message(err));
+  }
+  for (auto& fk : info.foreign_keys)
+    if (auto err = sqlite::exec(db, "CREATE INDEX IF NOT EXISTS "
+                           + codec::quote(res.table() + "_" + fk + "_idx")
+                           + " ON " + table + " (" + codec::quote(fk) + ")"))
+      return err;
+  return {};
+}
+
+caf::error check_format(sqlite3* db, const std::string& where) {
+  auto version = pragma_int(db, "PRAGMA user_version");
+  if (!version)
+    return make_error(errc::storage_failure,
+                      "cannot read " + where + ": " + message(version.error()));
+  auto app_id = pragma_int(db, "PRAGMA application_id");
+  if (!app_id)
+    return std::move(app_id.error());
+  if (*app_id != 0 && *app_id != application_id)
+    return make_error(errc::schema_mismatch,
+                      where + " belongs to another application "
+                              "(application_id "
+                        + std::to_string(*app_id) + ")");
+  if (*version > format_version)
+    return make_error(errc::schema_mismatch,
+                      where + " was written by a newer libeventactors "
+                              "(storage format "
+                        + std::to_string(*version) + "; this build knows "
+                        + std::to_string(format_version) + ")");
+  return {};
+}
+
+} // namespace
+
+caf::error check(sqlite3* db, const std::string& path) {
+  return check_format(db, path);
+}
+
+caf::error migrate(sqlite3* db, const model& m) {
+  if (auto err = check_format(db, "the database"))
+    return err;
+  auto tx = sqlite::transaction::begin(db);
+  if (!tx)
+    return std::move(tx.error());
+  if (auto err = sqlite::exec(db, "CREATE TABLE IF NOT EXISTS "
+                                  "eventactors_meta (key TEXT PRIMARY KEY, "
+                                  "value TEXT NOT NULL)"))
+    return err;
+  for (auto& log : m.definitions().logs())
+    if (auto err = migrate_log(db, log))
+      return err;
+  for (auto& res : m.definitions().resources())
+    if (auto err = migrate_resource(db, *m.find(res.name())))
+      return err;
+  if (auto err = sqlite::exec(db, "PRAGMA user_version="
+                                    + std::to_string(format_version)
+                                    + "; PRAGMA application_id="
+                                    + std::to_string(application_id)))
+    return err;
+  return tx->commit();
+}
+
+} // namespace eventactors::schema

@@ -1,0 +1,113 @@
+// This file is part of libeventactors.
+// Copyright (c) the libeventactors authors. Distributed under the MIT license.
+
+#include "sqlite/database.hpp"
+
+#include <sqlite3.h>
+
+#include "detail/log.hpp"
+#include "eventactors/error.hpp"
+
+namespace eventactors::sqlite {
+
+void database::closer::operator()(sqlite3* db) const noexcept {
+  if (sqlite3_close_v2(db) != SQLITE_OK)
+    SPDLOG_LOGGER_WARN(&detail::log(), "sqlite close failed: {}",
+                       sqlite3_errmsg(db));
+}
+
+caf::expected<database> database::open(const std::string& path,
+                                       const open_options& opts) {
+  int flags = SQLITE_OPEN_NOMUTEX;
+  if (opts.mode == open_mode::read_write)
+    flags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+  else
+    flags |= SQLITE_OPEN_READONLY;
+  sqlite3* raw = nullptr;
+  auto rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+  database result;
+  result.handle_.reset(raw);
+  if (rc != SQLITE_OK) {
+    auto msg = raw ? std::string{sqlite3_errmsg(raw)} : sqlite3_errstr(rc);
+    return make_error(errc::storage_failure,
+                      "cannot open database " + path + ": " + msg);
+  }
+  sqlite3_extended_result_codes(raw, 1);
+  sqlite3_busy_timeout(raw, opts.busy_timeout_ms);
+  std::string pragmas;
+  if (opts.mode == open_mode::read_write)
+    pragmas += "PRAGMA journal_mode=WAL;";
+  pragmas += "PRAGMA synchronous=" + opts.synchronous + ";";
+  pragmas += "PRAGMA cache_size=-" + std::to_string(opts.cache_kib) + ";";
+  pragmas += "PRAGMA foreign_keys=ON;";
+  pragmas += "PRAGMA temp_store=MEMORY;";
+  if (auto err = result.exec(pragmas))
+    return make_error(errc::storage_failure,
+                      "cannot configure database " + path + ": "
+                        + message(err));
+  if (opts.mode == open_mode::read_write) {
+    // WAL must really be on: a file on a filesystem without shared memory
+    // support would silently stay in rollback mode.
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v2(raw, "PRAGMA journal_mode", -1, &stmt, nullptr)
+          == SQLITE_OK
+        && sqlite3_step(stmt) == SQLITE_ROW) {
+      auto mode = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+      std::string m = mode ? mode : "";
+      sqlite3_finalize(stmt);
+      if (m != "wal")
+        return make_error(errc::storage_failure,
+                          "cannot switch database " + path
+                            + " to WAL mode (journal_mode is " + m + ")");
+    } else {
+      sqlite3_finalize(stmt);
+      return last_error(raw, sqlite3_errcode(raw), "open " + path);
+    }
+  }
+  return result;
+}
+
+caf::error database::exec(std::string_view sql) {
+  return sqlite::exec(handle_.get(), sql);
+}
+
+caf::error exec(sqlite3* db, std::string_view sql) {
+  std::string str{sql};
+  auto rc = sqlite3_exec(db, str.c_str(), nullptr, nullptr, nullptr);
+  if (rc != SQLITE_OK)
+    return last_error(db, rc, "exec");
+  return {};
+}
+
+std::string database::last_message() const {
+  return handle_ ? sqlite3_errmsg(handle_.get()) : "no connection";
+}
+
+caf::error last_error(sqlite3* db, int rc, std::string_view what) {
+  std::string msg{what};
+  msg += ": ";
+  msg += db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  switch (rc & 0xFF) {
+    case SQLITE_CONSTRAINT:
+      return make_error(errc::conflict, std::move(msg));
+    case SQLITE_FULL:
+      msg += " (disk or database full)";
+      break;
+    case SQLITE_READONLY:
+      msg += " (database is read-only)";
+      break;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      msg += " (database is locked by another connection)";
+      break;
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+      msg += " (database file is corrupt or not a database)";
+      break;
+    default:
+      break;
+  }
+  return make_error(errc::storage_failure, std::move(msg));
+}
+
+} // namespace eventactors::sqlite

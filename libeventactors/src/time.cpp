@@ -1,0 +1,134 @@
+// This file is part of libeventactors.
+// Copyright (c) the libeventactors authors. Distributed under the MIT license.
+
+#include "eventactors/time.hpp"
+
+#include <cstdio>
+
+namespace eventactors {
+
+namespace {
+
+using namespace std::chrono;
+
+bool read_digits(std::string_view str, size_t pos, size_t n, int& out) {
+  if (pos + n > str.size())
+    return false;
+  int value = 0;
+  for (size_t i = 0; i < n; ++i) {
+    auto c = str[pos + i];
+    if (c < '0' || c > '9')
+      return false;
+    value = value * 10 + (c - '0');
+  }
+  out = value;
+  return true;
+}
+
+std::optional<year_month_day> read_ymd(std::string_view str) {
+  int y = 0, m = 0, d = 0;
+  if (str.size() < 10 || !read_digits(str, 0, 4, y) || str[4] != '-'
+      || !read_digits(str, 5, 2, m) || str[7] != '-'
+      || !read_digits(str, 8, 2, d))
+    return std::nullopt;
+  auto ymd = year{y} / month{static_cast<unsigned>(m)}
+             / day{static_cast<unsigned>(d)};
+  if (!ymd.ok())
+    return std::nullopt;
+  return ymd;
+}
+
+} // namespace
+
+timestamp now_utc() noexcept {
+  return time_point_cast<microseconds>(system_clock::now());
+}
+
+std::string format_timestamp(timestamp x) {
+  auto days = floor<std::chrono::days>(x);
+  year_month_day ymd{days};
+  hh_mm_ss<microseconds> tod{x - days};
+  char buf[40];
+  std::snprintf(buf, sizeof(buf), "%04d-%02u-%02uT%02d:%02d:%02d.%06dZ",
+                static_cast<int>(ymd.year()),
+                static_cast<unsigned>(ymd.month()),
+                static_cast<unsigned>(ymd.day()),
+                static_cast<int>(tod.hours().count()),
+                static_cast<int>(tod.minutes().count()),
+                static_cast<int>(tod.seconds().count()),
+                static_cast<int>(tod.subseconds().count()));
+  return buf;
+}
+
+std::optional<timestamp> parse_timestamp(std::string_view str) {
+  // YYYY-MM-DDTHH:MM:SS[.f{1,9}](Z|+HH:MM|-HH:MM)
+  auto ymd = read_ymd(str);
+  if (!ymd || str.size() < 20 || (str[10] != 'T' && str[10] != 't'
+                                  && str[10] != ' '))
+    return std::nullopt;
+  int hh = 0, mm = 0, ss = 0;
+  if (!read_digits(str, 11, 2, hh) || str[13] != ':'
+      || !read_digits(str, 14, 2, mm) || str[16] != ':'
+      || !read_digits(str, 17, 2, ss))
+    return std::nullopt;
+  if (hh > 23 || mm > 59 || ss > 59)
+    return std::nullopt;
+  size_t pos = 19;
+  int64_t micros = 0;
+  if (pos < str.size() && str[pos] == '.') {
+    ++pos;
+    size_t digits = 0;
+    while (pos < str.size() && str[pos] >= '0' && str[pos] <= '9') {
+      if (digits < 6)
+        micros = micros * 10 + (str[pos] - '0');
+      ++digits;
+      ++pos;
+    }
+    if (digits == 0 || digits > 9)
+      return std::nullopt;
+    for (auto i = digits; i < 6; ++i)
+      micros *= 10;
+  }
+  int offset_minutes = 0;
+  if (pos >= str.size())
+    return std::nullopt;
+  if (str[pos] == 'Z' || str[pos] == 'z') {
+    ++pos;
+  } else if (str[pos] == '+' || str[pos] == '-') {
+    int oh = 0, om = 0;
+    if (!read_digits(str, pos + 1, 2, oh) || pos + 3 >= str.size()
+        || str[pos + 3] != ':' || !read_digits(str, pos + 4, 2, om)
+        || oh > 23 || om > 59)
+      return std::nullopt;
+    offset_minutes = (oh * 60 + om) * (str[pos] == '+' ? 1 : -1);
+    pos += 6;
+  } else {
+    return std::nullopt;
+  }
+  if (pos != str.size())
+    return std::nullopt;
+  auto t = sys_days{*ymd} + hours{hh} + minutes{mm} + seconds{ss}
+           + microseconds{micros} - minutes{offset_minutes};
+  return time_point_cast<microseconds>(t);
+}
+
+std::string format_date(date x) {
+  year_month_day ymd{x};
+  char buf[16];
+  std::snprintf(buf, sizeof(buf), "%04d-%02u-%02u",
+                static_cast<int>(ymd.year()),
+                static_cast<unsigned>(ymd.month()),
+                static_cast<unsigned>(ymd.day()));
+  return buf;
+}
+
+std::optional<date> parse_date(std::string_view str) {
+  if (str.size() != 10)
+    return std::nullopt;
+  auto ymd = read_ymd(str);
+  if (!ymd)
+    return std::nullopt;
+  return sys_days{*ymd};
+}
+
+} // namespace eventactors

@@ -1,0 +1,126 @@
+// This file is part of libeventactors.
+// Copyright (c) the libeventactors authors. Distributed under the MIT license.
+
+#include "uuid.hpp"
+
+#include <mutex>
+#include <random>
+
+namespace eventactors::uuid {
+
+namespace {
+
+void put64(bytes& out, size_t pos, uint64_t x) {
+  for (size_t i = 0; i < 8; ++i)
+    out[pos + i] = static_cast<uint8_t>(x >> (56 - 8 * i));
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
+} // namespace
+
+bytes v4_from(uint64_t hi, uint64_t lo) {
+  bytes out;
+  put64(out, 0, hi);
+  put64(out, 8, lo);
+  out[6] = static_cast<uint8_t>((out[6] & 0x0F) | 0x40);
+  out[8] = static_cast<uint8_t>((out[8] & 0x3F) | 0x80);
+  return out;
+}
+
+bytes random_v4() {
+  thread_local std::mt19937_64 rng{[] {
+    std::random_device rd;
+    std::seed_seq seq{rd(), rd(), rd(), rd(), rd(), rd(), rd(), rd()};
+    return std::mt19937_64{seq};
+  }()};
+  auto hi = rng();
+  auto lo = rng();
+  return v4_from(hi, lo);
+}
+
+bytes v7_sequence::next(timestamp now, uint64_t r1, uint64_t r2) {
+  auto ms = static_cast<uint64_t>(
+    std::chrono::duration_cast<std::chrono::milliseconds>(
+      now.time_since_epoch())
+      .count());
+  if (ms > last_ms_) {
+    last_ms_ = ms;
+    // Start low in the counter space to leave room for many ids per ms.
+    counter_ = static_cast<uint16_t>(r1 & 0x1FF);
+  } else if (counter_ >= 0xFFF) {
+    // Counter exhausted (or the clock went back): borrow the next ms.
+    ++last_ms_;
+    counter_ = static_cast<uint16_t>(r1 & 0x1FF);
+  } else {
+    ++counter_;
+  }
+  bytes out;
+  put64(out, 8, r2);
+  for (size_t i = 0; i < 6; ++i)
+    out[i] = static_cast<uint8_t>(last_ms_ >> (40 - 8 * i));
+  out[6] = static_cast<uint8_t>(0x70 | ((counter_ >> 8) & 0x0F));
+  out[7] = static_cast<uint8_t>(counter_ & 0xFF);
+  out[8] = static_cast<uint8_t>((out[8] & 0x3F) | 0x80);
+  return out;
+}
+
+bytes next_v7(timestamp now) {
+  static std::mutex mtx;
+  static v7_sequence seq;
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  auto r1 = rng();
+  auto r2 = rng();
+  std::lock_guard<std::mutex> guard{mtx};
+  return seq.next(now, r1, r2);
+}
+
+std::string format(const bytes& x) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(36);
+  for (size_t i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10)
+      out += '-';
+    out += digits[x[i] >> 4];
+    out += digits[x[i] & 0x0F];
+  }
+  return out;
+}
+
+std::optional<bytes> parse(std::string_view str) {
+  if (str.size() != 36)
+    return std::nullopt;
+  bytes out;
+  size_t pos = 0;
+  for (size_t i = 0; i < 16; ++i) {
+    if (pos == 8 || pos == 13 || pos == 18 || pos == 23) {
+      if (str[pos] != '-')
+        return std::nullopt;
+      ++pos;
+    }
+    auto hi = hex_value(str[pos]);
+    auto lo = hex_value(str[pos + 1]);
+    if (hi < 0 || lo < 0)
+      return std::nullopt;
+    out[i] = static_cast<uint8_t>(hi << 4 | lo);
+    pos += 2;
+  }
+  return out;
+}
+
+std::optional<std::string> canonical(std::string_view str) {
+  if (auto x = parse(str))
+    return format(*x);
+  return std::nullopt;
+}
+
+} // namespace eventactors::uuid

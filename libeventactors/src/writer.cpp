@@ -1,0 +1,330 @@
+// This file is part of libeventactors.
+// Copyright (c) the libeventactors authors. Distributed under the MIT license.
+
+#include "writer.hpp"
+
+#include <random>
+
+#include <sqlite3.h>
+
+#include <boost/json/serialize.hpp>
+
+#include "codec.hpp"
+#include "detail/log.hpp"
+#include "eventactors/error.hpp"
+#include "schema.hpp"
+
+namespace eventactors {
+
+namespace {
+
+constexpr size_t max_cached_statements = 512;
+
+std::string describe(const write_op& op) {
+  return op.resource + " " + json::serialize(op.record_id);
+}
+
+/// Names the identity a unique-constraint failure of `res` comes from, by
+/// the columns SQLite lists ("UNIQUE constraint failed: t.a, t.b").
+std::string constraint_message(const resource& res, std::string_view msg) {
+  auto pos = msg.find("UNIQUE constraint failed: ");
+  if (pos == std::string_view::npos)
+    return std::string{msg};
+  auto cols = msg.substr(pos + 26);
+  std::vector<std::string> names;
+  while (!cols.empty()) {
+    auto comma = cols.find(", ");
+    auto item = cols.substr(0, comma);
+    if (auto dot = item.find('.'); dot != std::string_view::npos)
+      item = item.substr(dot + 1);
+    names.emplace_back(item);
+    if (comma == std::string_view::npos)
+      break;
+    cols = cols.substr(comma + 2);
+  }
+  if (names.size() == 1 && names[0] == res.primary_key())
+    return res.name() + ": a record with this " + res.primary_key()
+           + " already exists";
+  for (auto& id : res.identities())
+    if (id.attributes == names)
+      return res.name() + ": identity " + id.name
+             + " is taken by another record";
+  return std::string{msg};
+}
+
+} // namespace
+
+writer::writer(std::shared_ptr<const model> m, sqlite::database db)
+  : model_(std::move(m)), db_(std::move(db)) {
+  std::random_device rd;
+  (void) rd;
+}
+
+caf::expected<writer> writer::open(std::shared_ptr<const model> m,
+                                   const std::string& path,
+                                   const sqlite::open_options& opts) {
+  auto db = sqlite::database::open(path, opts);
+  if (!db)
+    return std::move(db.error());
+  if (auto err = schema::migrate(db->get(), *m))
+    return err;
+  return writer{std::move(m), std::move(*db)};
+}
+
+caf::expected<sqlite::statement*> writer::prepare(const std::string& sql) {
+  if (auto i = cache_.find(sql); i != cache_.end())
+    return &i->second;
+  if (cache_.size() >= max_cached_statements)
+    cache_.clear();
+  auto stmt = sqlite::statement::prepare(db_.get(), sql);
+  if (!stmt)
+    return std::move(stmt.error());
+  auto [i, added] = cache_.emplace(sql, std::move(*stmt));
+  return &i->second;
+}
+
+caf::error writer::begin() {
+  if (open_)
+    return {};
+  if (auto err = sqlite::exec(db_.get(), "BEGIN IMMEDIATE"))
+    return err;
+  open_ = true;
+  return {};
+}
+
+caf::error writer::commit() {
+  if (!open_)
+    return {};
+  open_ = false;
+  if (auto err = sqlite::exec(db_.get(), "COMMIT")) {
+    // A failed COMMIT may leave the transaction open; end it.
+    if (!sqlite3_get_autocommit(db_.get()))
+      sqlite3_exec(db_.get(), "ROLLBACK", nullptr, nullptr, nullptr);
+    return err;
+  }
+  return {};
+}
+
+void writer::rollback() noexcept {
+  if (!open_)
+    return;
+  open_ = false;
+  if (!sqlite3_get_autocommit(db_.get())
+      && sqlite3_exec(db_.get(), "ROLLBACK", nullptr, nullptr, nullptr)
+           != SQLITE_OK)
+    SPDLOG_LOGGER_WARN(&detail::log(), "rollback failed: {}",
+                       sqlite3_errmsg(db_.get()));
+}
+
+caf::expected<unit_receipt> writer::apply(const unit& u) {
+  if (!open_)
+    if (auto err = begin())
+      return err;
+  if (auto err = sqlite::exec(db_.get(), "SAVEPOINT unit"))
+    return err;
+  unit_receipt receipt;
+  receipt.event_ids.reserve(u.ops.size());
+  for (auto& op : u.ops) {
+    json::value id;
+    if (auto err = apply_op(op, id)) {
+      if (sqlite::exec(db_.get(), "ROLLBACK TO unit; RELEASE unit")) {
+        // The transaction itself is broken (e.g. after SQLITE_FULL):
+        // abandon it; the caller fails every unit in it.
+        rollback();
+      }
+      return err;
+    }
+    receipt.event_ids.push_back(std::move(id));
+  }
+  if (auto err = sqlite::exec(db_.get(), "RELEASE unit")) {
+    rollback();
+    return err;
+  }
+  return receipt;
+}
+
+caf::error writer::apply_op(const write_op& op, json::value& event_id) {
+  auto res = model_->find(op.resource);
+  if (!res)
+    return make_error(errc::unknown_resource,
+                      "no resource \"" + op.resource + "\"");
+  // The order of AshEvents: the event is appended with its record change,
+  // inside the same savepoint; which comes first does not matter to
+  // readers, who see both or neither.
+  if (auto err = write_record(*res, op))
+    return err;
+  if (op.event) {
+    auto id = write_event(*res, op);
+    if (!id)
+      return std::move(id.error());
+    event_id = std::move(*id);
+  }
+  return {};
+}
+
+caf::error writer::write_record(const resource_info& res,
+                                const write_op& op) {
+  auto& def = *res.def;
+  auto table = codec::quote(def.table());
+  auto pk = codec::quote(def.primary_key());
+  std::string sql;
+  switch (op.kind) {
+    case write_kind::insert: {
+      sql = "INSERT INTO " + table + " (";
+      std::string params;
+      for (auto& attr : def.attributes()) {
+        sql += codec::quote(attr.name) + ", ";
+        params += "?, ";
+      }
+      sql += std::string{schema::version_column} + ") VALUES (" + params
+             + "1)";
+      auto stmt = prepare(sql);
+      if (!stmt)
+        return std::move(stmt.error());
+      auto& st = **stmt;
+      sqlite::reset_guard guard{st};
+      int index = 1;
+      for (auto& attr : def.attributes()) {
+        auto val = op.values.if_contains(attr.name);
+        codec::bind(st, index++, attr.type, val ? *val : json::value{});
+      }
+      auto rc = st.run();
+      if (rc) {
+        if (is(rc, errc::conflict))
+          return make_error(errc::conflict,
+                            constraint_message(def, message(rc)));
+        return make_error(errc::storage_failure,
+                          "insert " + describe(op) + ": " + message(rc));
+      }
+      return {};
+    }
+    case write_kind::update: {
+      sql = "UPDATE " + table + " SET ";
+      std::vector<const attribute*> cols;
+      for (auto& [key, val] : op.values) {
+        auto attr = def.find_attribute(key);
+        if (!attr)
+          return make_error(errc::invalid_input,
+                            def.name() + " has no attribute "
+                              + std::string{key});
+        cols.push_back(attr);
+        sql += codec::quote(attr->name) + " = ?, ";
+      }
+      sql += std::string{schema::version_column} + " = "
+             + schema::version_column + " + 1 WHERE " + pk + " = ?";
+      if (op.expected_version > 0)
+        sql += " AND " + std::string{schema::version_column} + " = ?";
+      auto stmt = prepare(sql);
+      if (!stmt)
+        return std::move(stmt.error());
+      auto& st = **stmt;
+      sqlite::reset_guard guard{st};
+      int index = 1;
+      for (auto attr : cols)
+        codec::bind(st, index++, attr->type, op.values.at(attr->name));
+      codec::bind_key(st, index++, op.record_id);
+      if (op.expected_version > 0)
+        st.bind(index, op.expected_version);
+      if (auto rc = st.run()) {
+        if (is(rc, errc::conflict))
+          return make_error(errc::conflict,
+                            constraint_message(def, message(rc)));
+        return make_error(errc::storage_failure,
+                          "update " + describe(op) + ": " + message(rc));
+      }
+      if (sqlite3_changes(db_.get()) == 0)
+        return make_error(errc::concurrent_modification,
+                          describe(op) + " changed or vanished since read");
+      return {};
+    }
+    case write_kind::remove: {
+      sql = "DELETE FROM " + table + " WHERE " + pk + " = ?";
+      if (op.expected_version > 0)
+        sql += " AND " + std::string{schema::version_column} + " = ?";
+      auto stmt = prepare(sql);
+      if (!stmt)
+        return std::move(stmt.error());
+      auto& st = **stmt;
+      sqlite::reset_guard guard{st};
+      codec::bind_key(st, 1, op.record_id);
+      if (op.expected_version > 0)
+        st.bind(2, op.expected_version);
+      if (auto rc = st.run())
+        return make_error(errc::storage_failure,
+                          "delete " + describe(op) + ": " + message(rc));
+      if (sqlite3_changes(db_.get()) == 0)
+        return make_error(errc::concurrent_modification,
+                          describe(op) + " changed or vanished since read");
+      return {};
+    }
+  }
+  return {};
+}
+
+caf::expected<json::value> writer::write_event(const resource_info& res,
+                                               const write_op& op) {
+  auto& ev = *op.event;
+  auto log = model_->find_log(ev.log);
+  if (!log)
+    return make_error(errc::storage_failure,
+                      "no event log \"" + ev.log + "\"");
+  bool v7 = log->id_kind() == event_id_kind::uuid_v7;
+  std::string sql = "INSERT INTO " + codec::quote(log->name()) + " (";
+  std::string params;
+  if (v7) {
+    sql += "id, ";
+    params += "?, ";
+  }
+  sql += "resource, record_id, action, action_type, ";
+  params += "?, ?, ?, ?, ";
+  for (auto& col : log->actor_columns()) {
+    sql += codec::quote(col.name) + ", ";
+    params += "?, ";
+  }
+  sql += "data, changed_attributes, metadata, version, occurred_at) VALUES ("
+         + params + "?, ?, ?, ?, ?)";
+  auto stmt = prepare(sql);
+  if (!stmt)
+    return std::move(stmt.error());
+  auto& st = **stmt;
+  sqlite::reset_guard guard{st};
+  int index = 1;
+  json::value id;
+  if (v7) {
+    // Generated here, by the only writer, so ids increase in commit order.
+    id = json::string{uuid::format(
+      event_ids_.next(ev.occurred_at, uuid::random_v4()[0],
+                      static_cast<uint64_t>(std::random_device{}()) << 32
+                        | std::random_device{}()))};
+    st.bind(index++, std::string_view{id.get_string()});
+  }
+  st.bind(index++, std::string_view{res.def->name()});
+  codec::bind_key(st, index++, op.record_id);
+  st.bind(index++, std::string_view{ev.action});
+  auto type = to_string(ev.action_type);
+  st.bind(index++, std::string_view{type});
+  for (auto& col : log->actor_columns()) {
+    if (auto val = ev.actors.if_contains(col.name))
+      codec::bind_key(st, index++, *val);
+    else
+      st.bind_null(index++);
+  }
+  auto data = codec::to_text(ev.data);
+  auto changed = codec::to_text(ev.changed_attributes);
+  auto metadata = codec::to_text(ev.metadata);
+  st.bind(index++, std::string_view{data});
+  st.bind(index++, std::string_view{changed});
+  st.bind(index++, std::string_view{metadata});
+  st.bind(index++, int64_t{ev.version});
+  auto at = format_timestamp(ev.occurred_at);
+  st.bind(index++, std::string_view{at});
+  if (auto rc = st.run())
+    return make_error(errc::storage_failure,
+                      "append event for " + describe(op) + ": "
+                        + message(rc));
+  if (!v7)
+    id = sqlite3_last_insert_rowid(db_.get());
+  return id;
+}
+
+} // namespace eventactors

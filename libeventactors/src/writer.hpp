@@ -1,0 +1,77 @@
+// This file is part of libeventactors.
+// Copyright (c) the libeventactors authors. Distributed under the MIT license.
+
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include <caf/error.hpp>
+#include <caf/expected.hpp>
+
+#include "model.hpp"
+#include "sqlite/database.hpp"
+#include "sqlite/statement.hpp"
+#include "unit.hpp"
+#include "uuid.hpp"
+
+namespace eventactors {
+
+/// Applies units to the database: the only writer. Wraps each unit in a
+/// savepoint inside a longer transaction, so many units share one commit
+/// (group commit) while a failing unit takes only itself back.
+///
+/// Not thread-safe: owned by the event log actor.
+class writer {
+public:
+  writer(writer&&) noexcept = default;
+  writer& operator=(writer&&) noexcept = default;
+
+  /// Opens the write connection to `path` and migrates the schema.
+  static caf::expected<writer> open(std::shared_ptr<const model> m,
+                                    const std::string& path,
+                                    const sqlite::open_options& opts);
+
+  /// Returns whether a transaction is open.
+  bool in_transaction() const noexcept {
+    return open_;
+  }
+
+  /// Starts a transaction (`BEGIN IMMEDIATE`).
+  [[nodiscard]] caf::error begin();
+
+  /// Commits the open transaction.
+  [[nodiscard]] caf::error commit();
+
+  /// Rolls the open transaction back.
+  void rollback() noexcept;
+
+  /// Applies `u` inside the open transaction, all ops or none. Returns the
+  /// ids of the events written.
+  caf::expected<unit_receipt> apply(const unit& u);
+
+  sqlite3* get() const noexcept {
+    return db_.get();
+  }
+
+private:
+  writer(std::shared_ptr<const model> m, sqlite::database db);
+
+  caf::expected<sqlite::statement*> prepare(const std::string& sql);
+
+  caf::error apply_op(const write_op& op, json::value& event_id);
+
+  caf::error write_record(const resource_info& res, const write_op& op);
+
+  caf::expected<json::value> write_event(const resource_info& res,
+                                         const write_op& op);
+
+  std::shared_ptr<const model> model_;
+  sqlite::database db_;
+  std::map<std::string, sqlite::statement, std::less<>> cache_;
+  bool open_ = false;
+  uuid::v7_sequence event_ids_;
+};
+
+} // namespace eventactors
