@@ -200,6 +200,44 @@ public:
     return ex_.run_nested(c, json::object{}, depth_ + 1);
   }
 
+  caf::expected<record> get(std::string_view resource,
+                            const json::value& id) override {
+    auto res = ex_.env().defs->find(resource);
+    if (!res)
+      return make_error(errc::unknown_resource,
+                        "no resource " + quoted(resource));
+    std::optional<std::string> err;
+    auto key = cast_key(*res->def->find_attribute(res->def->primary_key()),
+                        id, err);
+    if (err)
+      return make_error(errc::invalid_input,
+                        res->def->name() + ": id: " + *err);
+    auto found = ex_.lookup(*res, key);
+    if (!found)
+      return std::move(found.error());
+    if (!*found)
+      return make_error(errc::not_found,
+                        res->def->name() + ": no record with "
+                          + res->def->primary_key() + " " + show(id));
+    return reader::to_record(*res, std::move(**found));
+  }
+
+  caf::expected<std::vector<record>> find(std::string_view resource,
+                                          std::string_view attribute,
+                                          const json::value& value) override {
+    auto res = ex_.env().defs->find(resource);
+    if (!res)
+      return make_error(errc::unknown_resource,
+                        "no resource " + quoted(resource));
+    auto rows = ex_.lookup_by(*res, attribute, value);
+    if (!rows)
+      return std::move(rows.error());
+    std::vector<record> result;
+    for (auto& row : *rows)
+      result.push_back(reader::to_record(*res, stored_record{row, 0}));
+    return result;
+  }
+
   const std::optional<eventactors::actor>& actor() const noexcept override {
     return who_;
   }
@@ -233,6 +271,22 @@ public:
     if (mode == actor_mode::inherit && !c.actor)
       c.actor = who_;
     return execution::run_unit(ex_, c, depth_ + 1);
+  }
+
+  caf::expected<record> get(std::string_view resource,
+                            const json::value& id) override {
+    // After the commit: a fresh unit sees exactly the committed state.
+    execution fresh{ex_, depth_};
+    unit_context ctx{fresh, who_, depth_};
+    return ctx.get(resource, id);
+  }
+
+  caf::expected<std::vector<record>> find(std::string_view resource,
+                                          std::string_view attribute,
+                                          const json::value& value) override {
+    execution fresh{ex_, depth_};
+    unit_context ctx{fresh, who_, depth_};
+    return ctx.find(resource, attribute, value);
   }
 
   const std::optional<eventactors::actor>& actor() const noexcept override {
@@ -325,46 +379,19 @@ private:
 
 caf::expected<std::optional<overlay_entry>>
 action_run::load(const resource_info& res, const json::value& id) {
-  auto key = overlay_key(res.def->name(), id);
-  if (auto i = st_.overlay.find(key); i != st_.overlay.end()) {
-    if (!i->second.values)
-      return std::optional<overlay_entry>{};
-    return std::optional<overlay_entry>{i->second};
-  }
-  auto rec = ex_.env().db->get(res, id);
-  if (!rec)
-    return std::move(rec.error());
-  if (!*rec)
+  auto found = ex_.lookup(res, id);
+  if (!found)
+    return std::move(found.error());
+  if (!*found)
     return std::optional<overlay_entry>{};
   return std::optional<overlay_entry>{
-    overlay_entry{std::move((*rec)->values), (*rec)->version}};
+    overlay_entry{std::move((*found)->values), (*found)->version}};
 }
 
 caf::expected<std::vector<json::object>>
 action_run::children(const resource_info& res, const std::string& attribute,
                      const json::value& value) {
-  auto rows = ex_.env().db->find_by(res, attribute, value, 100000);
-  if (!rows)
-    return std::move(rows.error());
-  std::vector<json::object> result;
-  std::set<std::string> seen;
-  auto prefix = res.def->name() + '\x1f';
-  auto& pk = res.def->primary_key();
-  for (auto& row : *rows) {
-    auto key = overlay_key(res.def->name(), row.values.at(pk));
-    seen.insert(key);
-    if (auto i = st_.overlay.find(key); i != st_.overlay.end()) {
-      if (i->second.values && i->second.values->at(attribute) == value)
-        result.push_back(*i->second.values);
-    } else {
-      result.push_back(std::move(row.values));
-    }
-  }
-  for (auto& [key, entry] : st_.overlay)
-    if (key.compare(0, prefix.size(), prefix) == 0 && !seen.count(key)
-        && entry.values && entry.values->at(attribute) == value)
-      result.push_back(*entry.values);
-  return result;
+  return ex_.lookup_by(res, attribute, value);
 }
 
 void action_run::put_overlay(const std::string& key, overlay_entry entry) {
@@ -446,7 +473,21 @@ caf::error action_run::prepare() {
     if (act_->accepts(key)) {
       auto attr = def.find_attribute(key);
       json::value val;
-      if (auto err = attr->type.cast(kvp.value(), val)) {
+      // A partial nested object on an update is merged into the current
+      // one: fields not given keep their values.
+      const json::value* given = &kvp.value();
+      json::value merged;
+      if (original_ && attr->type.kind() == type_kind::object
+          && given->is_object()) {
+        if (auto cur = original_->values->if_contains(key);
+            cur && cur->is_object()) {
+          merged = *cur;
+          for (auto& field : given->get_object())
+            merged.get_object()[field.key()] = field.value();
+          given = &merged;
+        }
+      }
+      if (auto err = attr->type.cast(*given, val)) {
         errs.push_back({std::string{key}, *err});
         continue;
       }
@@ -1055,6 +1096,49 @@ execution::execution(executor& ex, uint32_t depth)
 
 execution::~execution() {
   // nop
+}
+
+caf::expected<std::optional<stored_record>>
+execution::lookup(const resource_info& res, const json::value& id) {
+  auto key = overlay_key(res.def->name(), id);
+  if (auto i = impl_->overlay.find(key); i != impl_->overlay.end()) {
+    if (!i->second.values)
+      return std::optional<stored_record>{};
+    return std::optional<stored_record>{
+      stored_record{*i->second.values, i->second.version}};
+  }
+  return ex_.db->get(res, id);
+}
+
+caf::expected<std::vector<json::object>>
+execution::lookup_by(const resource_info& res, std::string_view attribute,
+                     const json::value& value) {
+  auto rows = ex_.db->find_by(res, attribute, value, 100000);
+  if (!rows)
+    return std::move(rows.error());
+  std::vector<json::object> result;
+  std::set<std::string> seen;
+  auto prefix = res.def->name() + '\x1f';
+  auto& pk = res.def->primary_key();
+  auto matches = [&](const json::object& x) {
+    auto ptr = x.if_contains(attribute);
+    return ptr && *ptr == value;
+  };
+  for (auto& row : *rows) {
+    auto key = overlay_key(res.def->name(), row.values.at(pk));
+    seen.insert(key);
+    if (auto i = impl_->overlay.find(key); i != impl_->overlay.end()) {
+      if (i->second.values && matches(*i->second.values))
+        result.push_back(*i->second.values);
+    } else {
+      result.push_back(std::move(row.values));
+    }
+  }
+  for (auto& [key, entry] : impl_->overlay)
+    if (key.compare(0, prefix.size(), prefix) == 0 && !seen.count(key)
+        && entry.values && matches(*entry.values))
+      result.push_back(*entry.values);
+  return result;
 }
 
 caf::expected<record> execution::run(const call& c) {

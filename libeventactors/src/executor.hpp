@@ -94,6 +94,17 @@ public:
 
   // -- used by hook contexts --------------------------------------------------
 
+  /// Returns the record of `res` with key `id` as this unit sees it: its
+  /// own pending writes first, then the database.
+  caf::expected<std::optional<stored_record>> lookup(const resource_info& res,
+                                                     const json::value& id);
+
+  /// Returns the records of `res` whose `attribute` equals `value` as this
+  /// unit sees them.
+  caf::expected<std::vector<json::object>>
+  lookup_by(const resource_info& res, std::string_view attribute,
+            const json::value& value);
+
   executor& env() noexcept {
     return ex_;
   }

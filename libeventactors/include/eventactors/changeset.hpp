@@ -59,6 +59,19 @@ public:
                                            = actor_mode::inherit)
     = 0;
 
+  /// Returns the record of `resource` with primary key `id` as this hook's
+  /// action sees it (including the unit's uncommitted writes).
+  virtual caf::expected<record> get(std::string_view resource,
+                                    const json::value& id)
+    = 0;
+
+  /// Returns the records of `resource` whose `attribute` equals `value`,
+  /// ordered by primary key, as this hook's action sees them.
+  virtual caf::expected<std::vector<record>>
+  find(std::string_view resource, std::string_view attribute,
+       const json::value& value)
+    = 0;
+
   /// The acting actor of the action this hook belongs to.
   virtual const std::optional<eventactors::actor>& actor() const noexcept = 0;
 
