@@ -63,6 +63,14 @@ struct runtime_options {
   environment env = environment::system();
 };
 
+/// Reads runtime settings from the `eventactors` section of a CAF
+/// configuration (e.g. `config/eventactors.ini` parsed by
+/// `caf::actor_system_config::parse`); keys that are absent keep their
+/// value in `defaults`. Returns an `errc::invalid_definition` error naming
+/// a key whose value is out of range or of the wrong type.
+caf::expected<runtime_options> read_options(const caf::settings& cfg,
+                                            runtime_options defaults = {});
+
 /// Options for listing records.
 struct list_options {
   /// At most this many records (at most 100000).
