@@ -356,7 +356,9 @@ void check_action(checker& chk, const app& a, const resource& res,
     if (!arg) {
       chk.fail(mpath, "no argument " + quoted(m.argument));
     } else if (arg->type.kind() != type_kind::map
-               && arg->type.kind() != type_kind::array) {
+               && !(arg->type.kind() == type_kind::array
+                    && arg->type.element()
+                    && arg->type.element()->kind() == type_kind::map)) {
       chk.fail(mpath, "argument must be a map or an array of maps");
     }
     auto rel = res.find_relationship(m.relationship);
@@ -514,8 +516,16 @@ void check_resource(checker& chk, const app& a, const resource& res,
       if (!res.find_attribute(name))
         chk.fail(ipath, "no attribute " + quoted(name));
   }
-  for (auto& rel : res.relationships())
+  std::set<std::string> rels;
+  for (auto& rel : res.relationships()) {
+    if (!valid_identifier(rel.name))
+      chk.fail(path + ".relationships." + rel.name,
+               "name must be a lowercase identifier");
+    if (!rels.insert(rel.name).second)
+      chk.fail(path + ".relationships." + rel.name,
+               "duplicate relationship");
     check_relationship(chk, a, res, rel);
+  }
   std::set<std::string> actions;
   for (auto& act : res.actions()) {
     if (!actions.insert(act.name()).second)

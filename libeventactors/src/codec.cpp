@@ -12,6 +12,12 @@
 
 namespace eventactors::codec {
 
+boost::json::parse_options stored_json_options() {
+  boost::json::parse_options opts;
+  opts.max_depth = 256;
+  return opts;
+}
+
 std::string column_type(const attribute_type& type) {
   switch (type.kind()) {
     case type_kind::integer:
@@ -91,7 +97,7 @@ caf::error read(const sqlite::statement& stmt, int index,
     case type_kind::array:
     case type_kind::object: {
       boost::system::error_code ec;
-      auto val = json::parse(stmt.column_text(index), ec);
+      auto val = json::parse(stmt.column_text(index), ec, {}, stored_json_options());
       if (ec)
         return make_error(errc::storage_failure,
                           "malformed JSON in column "
@@ -132,7 +138,7 @@ std::string to_text(const json::object& x) {
 caf::error parse_object(std::string_view text, std::string_view what,
                         json::object& out) {
   boost::system::error_code ec;
-  auto val = json::parse(text, ec);
+  auto val = json::parse(text, ec, {}, stored_json_options());
   if (ec || !val.is_object())
     return make_error(errc::storage_failure,
                       "malformed JSON object in " + std::string{what});

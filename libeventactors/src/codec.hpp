@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include <boost/json/parse_options.hpp>
 #include <caf/error.hpp>
 
 #include "eventactors/event_log.hpp"
@@ -14,6 +15,10 @@
 #include "sqlite/statement.hpp"
 
 namespace eventactors::codec {
+
+/// Parse options for JSON the runtime wrote itself: deeper than any input
+/// it accepts (64 levels), so what was written can always be read back.
+boost::json::parse_options stored_json_options();
 
 /// The SQL column type (and collation) storing values of `type`.
 std::string column_type(const attribute_type& type);

@@ -340,6 +340,10 @@ private:
                                size_t index, changeset& cs,
                                const next_fn& last);
 
+  caf::expected<std::optional<json::value>>
+  find_identity(const identity& id, const json::object& values,
+                const json::value& self);
+
   caf::error check_identities(const json::object& values,
                               const json::value& self,
                               const std::set<std::string>* only);
@@ -373,6 +377,8 @@ private:
   /// The runtime's environment with the clock read once: every "now" of
   /// one action (defaults, changes, occurred_at) is the same instant.
   environment env_;
+  /// The index of this action's own write in the unit.
+  std::ptrdiff_t own_op_ = -1;
 
   friend class execution;
 };
@@ -588,18 +594,67 @@ caf::error action_run::prepare() {
   }
   for (auto& kvp : forced_)
     cs_->put(kvp.key(), kvp.value());
-  // Changes, then validations.
+  // Changes and validations, in declaration order.
   for (auto& [c, kinds] : def.resource_changes())
     if (std::find(kinds.begin(), kinds.end(), kind) != kinds.end())
       c.apply(*cs_);
-  for (auto& c : act_->changes())
-    c.apply(*cs_);
-  for (auto& v : act_->validations())
-    if (auto err = v.check(*cs_))
+  for (auto& step : act_->steps()) {
+    if (step.change) {
+      step.change->apply(*cs_);
+    } else if (auto err = step.validation->check(*cs_)) {
       cs_->add_error(err->field, err->message);
+    }
+  }
   if (!cs_->errors().empty())
     return invalid(where(), cs_->errors());
   return {};
+}
+
+caf::expected<std::optional<json::value>>
+action_run::find_identity(const identity& id, const json::object& values,
+                          const json::value& self) {
+  auto& def = *res_->def;
+  auto& pk = def.primary_key();
+  auto same_values = [&](const json::object& row) {
+    for (auto& a : id.attributes) {
+      auto& x = row.at(a);
+      auto& y = values.at(a);
+      if (def.find_attribute(a)->type.kind() == type_kind::ci_string
+          && x.is_string() && y.is_string()) {
+        auto& xs = x.get_string();
+        auto& ys = y.get_string();
+        auto lower_eq = [](char l, char r) {
+          return std::tolower(static_cast<unsigned char>(l))
+                 == std::tolower(static_cast<unsigned char>(r));
+        };
+        if (xs.size() != ys.size()
+            || !std::equal(xs.begin(), xs.end(), ys.begin(), lower_eq))
+          return false;
+      } else if (x != y) {
+        return false;
+      }
+    }
+    return true;
+  };
+  // This unit's pending writes first, then the database (skipping rows this
+  // unit changed: the overlay has their current values).
+  auto prefix = def.name() + '\x1f';
+  for (auto& [key, entry] : st_.overlay) {
+    if (!entry.values || key.compare(0, prefix.size(), prefix) != 0)
+      continue;
+    auto& key_value = entry.values->at(pk);
+    if (key_value != self && same_values(*entry.values))
+      return std::optional<json::value>{key_value};
+  }
+  auto found = ex_.env().db->find_identity(*res_, id, values, self);
+  if (!found)
+    return std::move(found.error());
+  if (*found) {
+    auto& key_value = (*found)->values.at(pk);
+    if (!st_.overlay.count(overlay_key(def.name(), key_value)))
+      return std::optional<json::value>{key_value};
+  }
+  return std::optional<json::value>{};
 }
 
 caf::error action_run::check_identities(const json::object& values,
@@ -621,52 +676,16 @@ caf::error action_run::check_identities(const json::object& values,
     }
     if (!complete)
       continue;
-    auto describe = [&] {
-      std::string what;
-      for (auto& a : id.attributes)
-        what += (what.empty() ? "" : ", ") + a + " " + show(values.at(a));
-      return def.name() + ": identity " + id.name + ": a record with "
-             + what + " already exists";
-    };
-    // Pending writes of this unit first, then the database (skipping rows
-    // this unit changed).
-    for (auto& [key, entry] : st_.overlay) {
-      if (!entry.values || key.rfind(def.name() + '\x1f', 0) != 0)
-        continue;
-      if (entry.values->at(def.primary_key()) == self)
-        continue;
-      bool same = true;
-      for (auto& a : id.attributes) {
-        auto& x = entry.values->at(a);
-        auto& y = values.at(a);
-        auto attr = def.find_attribute(a);
-        if (attr->type.kind() == type_kind::ci_string && x.is_string()
-            && y.is_string()) {
-          auto& xs = x.get_string();
-          auto& ys = y.get_string();
-          same = same && xs.size() == ys.size()
-                 && std::equal(xs.begin(), xs.end(), ys.begin(),
-                               [](char l, char r) {
-                                 return std::tolower(
-                                          static_cast<unsigned char>(l))
-                                        == std::tolower(
-                                          static_cast<unsigned char>(r));
-                               });
-        } else {
-          same = same && x == y;
-        }
-      }
-      if (same)
-        return make_error(errc::conflict, describe());
-    }
-    auto found = ex_.env().db->find_identity(*res_, id, values, self);
+    auto found = find_identity(id, values, self);
     if (!found)
       return std::move(found.error());
     if (*found) {
-      auto key = overlay_key(def.name(), (*found)->values.at(def.primary_key()));
-      auto i = st_.overlay.find(key);
-      if (i == st_.overlay.end())
-        return make_error(errc::conflict, describe());
+      std::string what;
+      for (auto& a : id.attributes)
+        what += (what.empty() ? "" : ", ") + a + " " + show(values.at(a));
+      return make_error(errc::conflict, def.name() + ": identity " + id.name
+                                          + ": a record with " + what
+                                          + " already exists");
     }
   }
   return {};
@@ -714,7 +733,6 @@ caf::expected<record> action_run::perform(changeset& cs) {
   op.resource = def.name();
   json::object record_values;
   json::object written; // what the action set, for changed_attributes
-  bool upsert_update = false;
   std::vector<field_error> errs;
   if (kind == action_kind::create) {
     json::object values;
@@ -728,13 +746,12 @@ caf::expected<record> action_run::perform(changeset& cs) {
       return invalid(where(), std::move(errs));
     std::optional<overlay_entry> existing;
     if (auto& ident = act_->upsert_identity()) {
-      auto id = def.find_identity(*ident);
-      auto found = ex_.env().db->find_identity(*res_, *id, values,
-                                               json::value{});
+      auto found = find_identity(*def.find_identity(*ident), values,
+                                 json::value{});
       if (!found)
         return std::move(found.error());
       if (*found) {
-        auto got = load(*res_, (*found)->values.at(pk));
+        auto got = load(*res_, **found);
         if (!got)
           return std::move(got.error());
         existing = std::move(*got);
@@ -743,7 +760,6 @@ caf::expected<record> action_run::perform(changeset& cs) {
     if (existing) {
       // Upsert onto the existing record: write what the input and the
       // changes set, keep the key and the create-only defaults.
-      upsert_update = true;
       record_id_ = existing->values->at(pk);
       json::object update;
       for (auto& kvp : cs.changes()) {
@@ -857,22 +873,32 @@ caf::expected<record> action_run::perform(changeset& cs) {
         ev.changed_attributes[key] = kvp.value();
     }
     // occurred_at: the configured timestamp attribute, else the clock.
-    std::optional<std::string> ts_attr;
-    if (kind == action_kind::create)
-      ts_attr = upsert_update ? ev_cfg.update_timestamp()
-                              : ev_cfg.create_timestamp();
-    else if (kind == action_kind::update)
-      ts_attr = ev_cfg.update_timestamp();
+    auto read_ts = [&](const std::optional<std::string>& attr) {
+      std::optional<timestamp> result;
+      if (attr)
+        if (auto ptr = record_values.if_contains(*attr);
+            ptr && ptr->is_string())
+          result = parse_timestamp(ptr->get_string());
+      return result;
+    };
     std::optional<timestamp> at;
-    if (ts_attr)
-      if (auto ptr = record_values.if_contains(*ts_attr); ptr
-                                                          && ptr->is_string())
-        at = parse_timestamp(ptr->get_string());
+    if (kind == action_kind::create && act_->upsert_identity()) {
+      // An upsert reads the written row: its update timestamp when that is
+      // strictly later than its create timestamp, else the create one.
+      auto created = read_ts(ev_cfg.create_timestamp());
+      auto updated = read_ts(ev_cfg.update_timestamp());
+      at = updated && (!created || *updated > *created) ? updated : created;
+    } else if (kind == action_kind::create) {
+      at = read_ts(ev_cfg.create_timestamp());
+    } else if (kind == action_kind::update) {
+      at = read_ts(ev_cfg.update_timestamp());
+    }
     ev.occurred_at = at ? *at : env_.clock();
     op.event = std::move(ev);
   }
   unit_.ops.push_back(std::move(op));
   auto op_index = static_cast<std::ptrdiff_t>(unit_.ops.size()) - 1;
+  own_op_ = op_index;
   if (depth_ == ex_.depth() && !st_.tops.empty() && st_.tops.back() < 0)
     st_.tops.back() = op_index;
   record rec;
@@ -1080,7 +1106,7 @@ caf::expected<record> action_run::operator()() {
     d.who = call_.actor;
     d.result = result;
     d.depth = depth_;
-    d.op = result ? static_cast<std::ptrdiff_t>(unit_.ops.size()) - 1 : -1;
+    d.op = result ? own_op_ : -1;
     d.cs = std::move(cs_);
     st_.deferred.push_back(std::move(d));
   }

@@ -6,9 +6,12 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "codec.hpp"
 #include "eventactors/error.hpp"
 
 namespace eventactors::detail {
+
+using codec::stored_json_options;
 
 json_text json_text::of(const json::value& x) {
   return {json::serialize(x)};
@@ -20,7 +23,7 @@ json_text json_text::of(const json::object& x) {
 
 caf::error json_text::load(json::value& x) const {
   boost::system::error_code ec;
-  auto val = json::parse(text, ec);
+  auto val = json::parse(text, ec, {}, stored_json_options());
   if (ec)
     return make_error(errc::invalid_input,
                       "malformed JSON in message: " + ec.message());

@@ -145,12 +145,28 @@ action& action::argument(std::string name, attribute_type type,
 
 action& action::change(eventactors::change c) {
   changes_.push_back(std::move(c));
+  order_.push_back(false);
   return *this;
 }
 
 action& action::validate(eventactors::validation v) {
   validations_.push_back(std::move(v));
+  order_.push_back(true);
   return *this;
+}
+
+std::vector<action::step> action::steps() const {
+  std::vector<step> result;
+  result.reserve(order_.size());
+  size_t c = 0;
+  size_t v = 0;
+  for (auto is_validation : order_) {
+    if (is_validation)
+      result.push_back(step{nullptr, &validations_[v++]});
+    else
+      result.push_back(step{&changes_[c++], nullptr});
+  }
+  return result;
 }
 
 action& action::upsert(std::string identity) {

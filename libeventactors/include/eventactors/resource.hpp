@@ -218,11 +218,11 @@ public:
   action& argument(std::string name, attribute_type type,
                    argument_options opts = {});
 
-  /// Adds a change; changes run in the order added, after the resource's
-  /// own changes for this kind of action.
+  /// Adds a change. Changes and validations run in the order they were
+  /// added, after the resource's own changes for this kind of action.
   action& change(eventactors::change c);
 
-  /// Adds a validation; validations run after all changes.
+  /// Adds a validation (run in order with the changes, see `change`).
   action& validate(eventactors::validation v);
 
   /// Makes a create an upsert on `identity`: when a record with the same
@@ -275,6 +275,15 @@ public:
     return validations_;
   }
 
+  /// One step of an action: a change or a validation.
+  struct step {
+    const eventactors::change* change = nullptr;
+    const eventactors::validation* validation = nullptr;
+  };
+
+  /// The changes and validations in the order they were added.
+  std::vector<step> steps() const;
+
   const std::optional<std::string>& upsert_identity() const noexcept {
     return upsert_identity_;
   }
@@ -298,6 +307,8 @@ private:
   std::vector<eventactors::argument> arguments_;
   std::vector<eventactors::change> changes_;
   std::vector<eventactors::validation> validations_;
+  /// Declaration order: false for a change, true for a validation.
+  std::vector<bool> order_;
   std::optional<std::string> upsert_identity_;
   bool soft_ = false;
   bool skip_unknown_ = false;
