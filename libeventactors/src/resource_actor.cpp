@@ -8,6 +8,7 @@
 #include <map>
 
 #include <caf/actor_system.hpp>
+#include <caf/exit_reason.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 #include <caf/typed_response_promise.hpp>
@@ -41,6 +42,11 @@ struct resource_state {
   executor ex;
   /// Records with work in flight, and the calls waiting for them.
   std::map<std::string, std::deque<job>> busy;
+  /// Units sent to the event log actor and not answered yet.
+  size_t in_flight = 0;
+  /// Set when the runtime stops: new calls fail, the actor quits once the
+  /// units in flight are answered.
+  std::optional<caf::error> stopping;
 };
 
 using pointer = resource_actor::stateful_pointer<resource_state>;
@@ -62,6 +68,17 @@ std::optional<std::string> key_of(const resource_state& st, const call& c) {
 
 bool execute(pointer self, job& j, const std::optional<std::string>& key);
 
+caf::error stopped_error() {
+  return make_error(errc::runtime_stopped, "the runtime is stopping");
+}
+
+/// Quits once stopping and nothing is in flight anymore.
+void maybe_quit(pointer self) {
+  auto& st = self->state;
+  if (st.stopping && st.in_flight == 0)
+    self->quit(*st.stopping);
+}
+
 /// Starts the next waiting call of `key`, or frees the key.
 void release(pointer self, const std::optional<std::string>& key) {
   if (!key)
@@ -77,6 +94,10 @@ void release(pointer self, const std::optional<std::string>& key) {
     }
     auto next = std::move(i->second.front());
     i->second.pop_front();
+    if (st.stopping) {
+      next.reply(stopped_error());
+      continue;
+    }
     if (execute(self, next, key))
       return; // in flight; its completion releases the key again
   }
@@ -100,21 +121,25 @@ bool execute(pointer self, job& j, const std::optional<std::string>& key) {
       j.reply(std::move(rec));
     return false;
   }
+  ++st.in_flight;
   self
     ->request(st.log, caf::infinite, append_atom_v,
               std::move(ex->pending()))
     .then(
       [self, ex, j, key, rec](unit_receipt& receipt) mutable {
+        --self->state.in_flight;
         ex->stamp(*rec, receipt);
         if (auto err = ex->finish(receipt))
           j.reply(std::move(err));
         else
           j.reply(std::move(rec));
         release(self, key);
+        maybe_quit(self);
       },
       [self, ex, j, key](caf::error& err) mutable {
         auto& st = self->state;
-        if (retryable(err, *st.m, j.c)) {
+        --st.in_flight;
+        if (retryable(err, *st.m, j.c) && !st.stopping) {
           if (j.attempt < st.opts->max_retries) {
             ++j.attempt;
             SPDLOG_LOGGER_DEBUG(&detail::log(),
@@ -122,6 +147,7 @@ bool execute(pointer self, job& j, const std::optional<std::string>& key) {
                                 j.c.resource, j.c.action, j.attempt);
             if (!execute(self, j, key))
               release(self, key);
+            maybe_quit(self);
             return;
           }
           err = make_error(errc::concurrent_modification,
@@ -132,12 +158,17 @@ bool execute(pointer self, job& j, const std::optional<std::string>& key) {
         ex->finish(err);
         j.reply(std::move(err));
         release(self, key);
+        maybe_quit(self);
       });
   return true;
 }
 
 void start(pointer self, job j) {
   auto& st = self->state;
+  if (st.stopping) {
+    j.reply(stopped_error());
+    return;
+  }
   auto key = key_of(st, j.c);
   if (key) {
     auto [i, added] = st.busy.try_emplace(*key);
@@ -210,11 +241,13 @@ void run_atomic_batch(pointer self, batch_call b,
     }
     records.push_back(std::move(*rec));
   }
+  ++st.in_flight;
   self
     ->request(st.log, caf::infinite, append_atom_v,
               std::move(ex->pending()))
     .then(
-      [ex, records, done](unit_receipt& receipt) mutable {
+      [self, ex, records, done](unit_receipt& receipt) mutable {
+        --self->state.in_flight;
         batch_result result;
         for (size_t i = 0; i < records.size(); ++i)
           ex->stamp(records[i], receipt, i);
@@ -224,22 +257,29 @@ void run_atomic_batch(pointer self, batch_call b,
           result.errors.assign(records.size(), err);
         result.records = std::move(records);
         done(std::move(result));
+        maybe_quit(self);
       },
       [self, ex, b, done, attempt](caf::error& err) mutable {
         auto& st = self->state;
-        if (is(err, errc::concurrent_modification)
+        --st.in_flight;
+        if (is(err, errc::concurrent_modification) && !st.stopping
             && attempt < st.opts->max_retries) {
           run_atomic_batch(self, std::move(b), std::move(done), attempt + 1);
           return;
         }
         ex->finish(err);
         fail_all(b.items.size(), done, std::move(err));
+        maybe_quit(self);
       });
 }
 
 void run_batch(pointer self, batch_call b,
                std::function<void(batch_result)> done) {
   auto n = b.items.size();
+  if (self->state.stopping) {
+    fail_all(n, done, stopped_error());
+    return;
+  }
   if (n == 0) {
     done(batch_result{});
     return;
@@ -286,6 +326,18 @@ resource_impl(pointer self, std::shared_ptr<const model> m,
                [&](caf::error& err) { result = std::move(err); });
     return result;
   };
+  self->set_exit_handler([self](caf::exit_msg& msg) {
+    // Answer the calls that wait for a record; let the units in flight
+    // finish (their callers wait for them), then quit.
+    auto& st = self->state;
+    st.stopping = msg.reason;
+    for (auto& [key, queue] : st.busy) {
+      for (auto& j : queue)
+        j.reply(stopped_error());
+      queue.clear();
+    }
+    maybe_quit(self);
+  });
   return {
     [self](run_atom, call& c) -> caf::result<record> {
       auto rp = self->make_response_promise<record>();

@@ -21,18 +21,34 @@
 
 namespace eventactors {
 
+/// A synchronous call's waiting place, as the runtime sees it: it can fail
+/// every call still waiting when it stops.
+class slot_base {
+public:
+  virtual ~slot_base() = default;
+
+  /// Sets the error unless a result arrived first.
+  virtual void fail(caf::error err) = 0;
+};
+
 /// Where a synchronous caller waits for its result: a plain thread blocks
 /// on a condition variable instead of a CAF blocking receive, which would
-/// cap calls at a few thousand per second.
+/// cap calls at a few thousand per second. The first value set wins.
 template <class T>
-class sync_slot {
+class sync_slot : public slot_base {
 public:
   void set(T value) {
     {
       std::lock_guard<std::mutex> guard{mtx_};
+      if (value_)
+        return;
       value_ = std::move(value);
     }
     cv_.notify_one();
+  }
+
+  void fail(caf::error err) override {
+    set(T{std::move(err)});
   }
 
   /// Waits up to `timeout`; `nullopt` when it passed.
@@ -50,7 +66,7 @@ private:
 };
 
 using record_slot = std::shared_ptr<sync_slot<caf::expected<record>>>;
-using batch_slot = std::shared_ptr<sync_slot<batch_result>>;
+using batch_slot = std::shared_ptr<sync_slot<caf::expected<batch_result>>>;
 
 } // namespace eventactors
 

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include <caf/actor_system.hpp>
@@ -125,12 +126,36 @@ struct runtime::impl {
   std::map<std::string, resource_actor, std::less<>> resources;
   action_actor dispatcher;
   std::unique_ptr<reader_pool> readers;
+  /// Synchronous calls waiting for a result; failed when the runtime stops.
+  std::mutex slots_mtx;
+  std::set<slot_base*> slots;
+  bool stopped = false;
 
   ~impl() {
     stop();
   }
 
+  /// Registers a waiting call; false once stopped.
+  bool enter(slot_base* slot) {
+    std::lock_guard<std::mutex> guard{slots_mtx};
+    if (stopped)
+      return false;
+    slots.insert(slot);
+    return true;
+  }
+
+  void leave(slot_base* slot) {
+    std::lock_guard<std::mutex> guard{slots_mtx};
+    slots.erase(slot);
+  }
+
   void stop() {
+    {
+      std::lock_guard<std::mutex> guard{slots_mtx};
+      if (stopped)
+        return;
+      stopped = true;
+    }
     if (!sys)
       return;
     // Resource actors first (their in-flight units still reach the log),
@@ -148,10 +173,10 @@ struct runtime::impl {
       self->send_exit(log, caf::exit_reason::user_shutdown);
       self->wait_for(log);
     }
-    resources.clear();
-    dispatcher = nullptr;
-    log = nullptr;
-    sys = nullptr;
+    // Calls whose message reached an actor only after it quit.
+    std::lock_guard<std::mutex> guard{slots_mtx};
+    for (auto slot : slots)
+      slot->fail(make_error(errc::runtime_stopped, "the runtime stopped"));
   }
 
   const resource_info* find(std::string_view name) const {
@@ -164,10 +189,18 @@ runtime::runtime(std::unique_ptr<impl> ptr) : impl_(std::move(ptr)) {
 }
 
 runtime::~runtime() {
-  if (impl_) {
-    impl_->stop();
-    impl_->own_sys.reset();
-  }
+  if (!impl_)
+    return;
+  impl_->stop();
+  // Detached actors' threads end only once no handle refers to them.
+  impl_->resources.clear();
+  impl_->dispatcher = nullptr;
+  impl_->log = nullptr;
+  impl_->own_sys.reset();
+}
+
+void runtime::stop() {
+  impl_->stop();
 }
 
 caf::expected<std::unique_ptr<runtime>> runtime::start(app definitions,
@@ -242,15 +275,16 @@ runtime::start(caf::actor_system& sys, app definitions, runtime_options opts) {
 
 caf::expected<record> runtime::run(call c) {
   auto& d = *impl_;
-  if (!d.sys)
-    return make_error(errc::runtime_stopped, "the runtime was stopped");
   auto i = d.resources.find(c.resource);
   if (i == d.resources.end())
     return make_error(errc::unknown_resource,
                       "no resource \"" + c.resource + "\"");
   auto slot = std::make_shared<sync_slot<caf::expected<record>>>();
+  if (!d.enter(slot.get()))
+    return make_error(errc::runtime_stopped, "the runtime was stopped");
   caf::anon_send(i->second, run_atom_v, std::move(c), slot);
   auto result = slot->wait(d.opts.call_timeout);
+  d.leave(slot.get());
   if (!result)
     return make_error(errc::timeout,
                       "no result within "
@@ -274,19 +308,23 @@ std::vector<caf::expected<record>> runtime::run_batch(batch_call c) {
   auto fail = [n](caf::error err) {
     return std::vector<caf::expected<record>>(n, caf::expected<record>{err});
   };
-  if (!d.sys)
-    return fail(make_error(errc::runtime_stopped, "the runtime was stopped"));
   auto i = d.resources.find(c.resource);
   if (i == d.resources.end())
     return fail(make_error(errc::unknown_resource,
                            "no resource \"" + c.resource + "\""));
-  auto slot = std::make_shared<sync_slot<batch_result>>();
+  auto slot = std::make_shared<sync_slot<caf::expected<batch_result>>>();
+  if (!d.enter(slot.get()))
+    return fail(make_error(errc::runtime_stopped, "the runtime was stopped"));
   caf::anon_send(i->second, run_batch_atom_v, std::move(c), slot);
-  auto result = slot->wait(d.opts.call_timeout);
-  if (!result)
+  auto waited = slot->wait(d.opts.call_timeout);
+  d.leave(slot.get());
+  if (!waited)
     return fail(make_error(errc::timeout,
                            "no result within the call_timeout; the batch "
                            "may still commit"));
+  if (!*waited)
+    return fail(std::move(waited->error()));
+  auto result = &**waited;
   std::vector<caf::expected<record>> out;
   out.reserve(n);
   for (size_t k = 0; k < n; ++k) {

@@ -83,7 +83,8 @@ struct list_options {
 /// SQLite database they share.
 ///
 /// Owns its actors; destroying the runtime stops them after pending writes
-/// finished. All member functions are thread-safe. The synchronous calls
+/// finished (see `stop`). All member functions are thread-safe, but the
+/// runtime must outlive every call made on it. The synchronous calls
 /// block the calling thread; call them from plain threads, not from inside
 /// actors (use `actions(rt)` there).
 class runtime {
@@ -105,6 +106,13 @@ public:
   /// configured with `eventactors::init`.
   static caf::expected<std::unique_ptr<runtime>>
   start(caf::actor_system& sys, app definitions, runtime_options opts = {});
+
+  /// Stops the actors: calls waiting for a record fail with
+  /// `errc::runtime_stopped`, units already handed to the event log actor
+  /// commit (their callers get their records), later calls fail with
+  /// `errc::runtime_stopped`. Reads keep working. Idempotent; the destructor
+  /// calls it.
+  void stop();
 
   // -- actions ----------------------------------------------------------------
 
