@@ -85,27 +85,33 @@ TEST_CASE("no lost updates: 64 concurrent caller actors increment one "
   auto& sys = (*rt)->system();
   caf::scoped_actor self{sys};
   for (int i = 0; i < callers; ++i) {
+    // Each caller sends one increment at a time: the next one once the
+    // previous reply arrived.
     sys.spawn([target, id, i, parent = caf::actor{self}](
-                caf::event_based_actor* me) {
+                caf::event_based_actor* me) -> caf::behavior {
       auto remaining = std::make_shared<int>(per_caller);
-      auto step = std::make_shared<std::function<void()>>();
-      *step = [=] {
-        call c{"Counter", "increment"};
-        c.record_id = id;
-        c.actor = actor{"Caller", int64_t{i}};
-        me->request(target, std::chrono::seconds{60}, run_atom_v, c)
-          .then(
-            [=](const record&) {
-              if (--*remaining == 0)
-                me->send(parent, caf::ok_atom_v, i);
-              else
-                (*step)();
-            },
-            [=](caf::error& err) {
-              me->send(parent, caf::delete_atom_v, render(err));
-            });
+      me->send(me, caf::tick_atom_v);
+      return {
+        [=](caf::tick_atom) {
+          call c{"Counter", "increment"};
+          c.record_id = id;
+          c.actor = actor{"Caller", int64_t{i}};
+          me->request(target, std::chrono::seconds{60}, run_atom_v, c)
+            .then(
+              [=](const record&) {
+                if (--*remaining == 0) {
+                  me->send(parent, caf::ok_atom_v, i);
+                  me->quit();
+                } else {
+                  me->send(me, caf::tick_atom_v);
+                }
+              },
+              [=](caf::error& err) {
+                me->send(parent, caf::delete_atom_v, render(err));
+                me->quit();
+              });
+        },
       };
-      (*step)();
     });
   }
   int done = 0;
