@@ -14,6 +14,16 @@ const json::value& null_value() {
   return null;
 }
 
+/// Returns a condition holding where `first` (if set) and `second` hold.
+condition both(condition first, condition second) {
+  if (!first)
+    return second;
+  return [first = std::move(first),
+          second = std::move(second)](const changeset& cs) {
+    return first(cs) && second(cs);
+  };
+}
+
 } // namespace
 
 std::string to_string(action_kind x) {
@@ -41,14 +51,7 @@ change::change(std::string name, function_type fn)
 
 change change::where(condition cond) const {
   auto result = *this;
-  if (where_) {
-    auto first = where_;
-    result.where_ = [first, cond](const changeset& cs) {
-      return first(cs) && cond(cs);
-    };
-  } else {
-    result.where_ = std::move(cond);
-  }
+  result.where_ = both(where_, std::move(cond));
   return result;
 }
 
@@ -76,14 +79,7 @@ validation validation::with_message(std::string msg) const {
 
 validation validation::where(condition cond) const {
   auto result = *this;
-  if (where_) {
-    auto first = where_;
-    result.where_ = [first, cond](const changeset& cs) {
-      return first(cs) && cond(cs);
-    };
-  } else {
-    result.where_ = std::move(cond);
-  }
+  result.where_ = both(where_, std::move(cond));
   return result;
 }
 

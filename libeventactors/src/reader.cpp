@@ -15,9 +15,6 @@ namespace eventactors {
 
 namespace {
 
-/// Statements of rarely used shapes are not cached beyond this many.
-constexpr size_t max_cached_statements = 256;
-
 action_kind parse_action_type(std::string_view str) {
   if (str == "update")
     return action_kind::update;
@@ -30,7 +27,7 @@ action_kind parse_action_type(std::string_view str) {
 
 reader::reader(std::shared_ptr<const model> m, sqlite::database db,
                sqlite3* raw)
-  : model_(std::move(m)), db_(std::move(db)), raw_(raw) {
+  : model_(std::move(m)), db_(std::move(db)), raw_(raw), cache_(256) {
   // nop
 }
 
@@ -50,15 +47,23 @@ reader reader::borrow(std::shared_ptr<const model> m, sqlite3* db) {
 }
 
 caf::expected<sqlite::statement*> reader::prepare(const std::string& sql) {
-  if (auto i = cache_.find(sql); i != cache_.end())
-    return &i->second;
-  if (cache_.size() >= max_cached_statements)
-    cache_.clear();
-  auto stmt = sqlite::statement::prepare(raw_, sql);
-  if (!stmt)
-    return std::move(stmt.error());
-  auto [i, added] = cache_.emplace(sql, std::move(*stmt));
-  return &i->second;
+  return cache_.get(raw_, sql);
+}
+
+caf::expected<std::vector<stored_record>>
+reader::read_rows(const resource_info& res, sqlite::statement& stmt) {
+  std::vector<stored_record> result;
+  for (;;) {
+    auto row = stmt.step();
+    if (!row)
+      return std::move(row.error());
+    if (!*row)
+      return result;
+    auto rec = read_row(res, stmt);
+    if (!rec)
+      return std::move(rec.error());
+    result.push_back(std::move(*rec));
+  }
 }
 
 std::string reader::select_columns(const resource& res) const {
@@ -163,19 +168,7 @@ reader::find_by(const resource_info& res, std::string_view attribute,
   sqlite::reset_guard guard{st};
   codec::bind(st, 1, attr->type, value);
   st.bind(2, static_cast<int64_t>(limit));
-  std::vector<stored_record> result;
-  for (;;) {
-    auto row = st.step();
-    if (!row)
-      return std::move(row.error());
-    if (!*row)
-      break;
-    auto rec = read_row(res, st);
-    if (!rec)
-      return std::move(rec.error());
-    result.push_back(std::move(*rec));
-  }
-  return result;
+  return read_rows(res, st);
 }
 
 caf::expected<std::vector<stored_record>>
@@ -191,19 +184,7 @@ reader::list(const resource_info& res, uint64_t offset, uint32_t limit) {
   sqlite::reset_guard guard{st};
   st.bind(1, static_cast<int64_t>(limit));
   st.bind(2, static_cast<int64_t>(offset));
-  std::vector<stored_record> result;
-  for (;;) {
-    auto row = st.step();
-    if (!row)
-      return std::move(row.error());
-    if (!*row)
-      break;
-    auto rec = read_row(res, st);
-    if (!rec)
-      return std::move(rec.error());
-    result.push_back(std::move(*rec));
-  }
-  return result;
+  return read_rows(res, st);
 }
 
 caf::expected<int64_t> reader::max_key(const resource_info& res) {

@@ -18,6 +18,7 @@
 #include "model.hpp"
 #include "sqlite/database.hpp"
 #include "sqlite/statement.hpp"
+#include "sqlite/statement_cache.hpp"
 
 namespace eventactors {
 
@@ -83,12 +84,15 @@ private:
   caf::expected<stored_record> read_row(const resource_info& res,
                                         const sqlite::statement& stmt);
 
+  caf::expected<std::vector<stored_record>>
+  read_rows(const resource_info& res, sqlite::statement& stmt);
+
   std::string select_columns(const resource& res) const;
 
   std::shared_ptr<const model> model_;
   sqlite::database db_; // empty when borrowed
   sqlite3* raw_ = nullptr;
-  std::map<std::string, sqlite::statement, std::less<>> cache_;
+  sqlite::statement_cache cache_;
 };
 
 /// Reads one event row selected with `event_columns(log)`.

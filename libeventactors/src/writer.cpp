@@ -18,8 +18,6 @@ namespace eventactors {
 
 namespace {
 
-constexpr size_t max_cached_statements = 512;
-
 std::string describe(const write_op& op) {
   return op.resource + " " + json::serialize(op.record_id);
 }
@@ -52,12 +50,25 @@ std::string constraint_message(const resource& res, std::string_view msg) {
   return std::string{msg};
 }
 
+/// Names the record and the operation in a failed write; constraint
+/// failures become conflicts naming the identity.
+caf::error write_error(const resource& def, const write_op& op,
+                       const char* what, caf::error err) {
+  if (!err)
+    return err;
+  if (is(err, errc::conflict))
+    return make_error(errc::conflict, constraint_message(def, message(err)));
+  return make_error(errc::storage_failure,
+                    std::string{what} + " " + describe(op) + ": "
+                      + message(err));
+}
+
 } // namespace
 
 writer::writer(std::shared_ptr<const model> m, sqlite::database db)
-  : model_(std::move(m)), db_(std::move(db)) {
-  std::random_device rd;
-  (void) rd;
+  : model_(std::move(m)), db_(std::move(db)), cache_(512),
+    rng_(std::random_device{}()) {
+  // nop
 }
 
 caf::expected<writer> writer::open(std::shared_ptr<const model> m,
@@ -72,15 +83,7 @@ caf::expected<writer> writer::open(std::shared_ptr<const model> m,
 }
 
 caf::expected<sqlite::statement*> writer::prepare(const std::string& sql) {
-  if (auto i = cache_.find(sql); i != cache_.end())
-    return &i->second;
-  if (cache_.size() >= max_cached_statements)
-    cache_.clear();
-  auto stmt = sqlite::statement::prepare(db_.get(), sql);
-  if (!stmt)
-    return std::move(stmt.error());
-  auto [i, added] = cache_.emplace(sql, std::move(*stmt));
-  return &i->second;
+  return cache_.get(db_.get(), sql);
 }
 
 caf::error writer::begin() {
@@ -188,15 +191,7 @@ caf::error writer::write_record(const resource_info& res,
         auto val = op.values.if_contains(attr.name);
         codec::bind(st, index++, attr.type, val ? *val : json::value{});
       }
-      auto rc = st.run();
-      if (rc) {
-        if (is(rc, errc::conflict))
-          return make_error(errc::conflict,
-                            constraint_message(def, message(rc)));
-        return make_error(errc::storage_failure,
-                          "insert " + describe(op) + ": " + message(rc));
-      }
-      return {};
+      return write_error(def, op, "insert", st.run());
     }
     case write_kind::update: {
       sql = "UPDATE " + table + " SET ";
@@ -225,13 +220,8 @@ caf::error writer::write_record(const resource_info& res,
       codec::bind_key(st, index++, op.record_id);
       if (op.expected_version > 0)
         st.bind(index, op.expected_version);
-      if (auto rc = st.run()) {
-        if (is(rc, errc::conflict))
-          return make_error(errc::conflict,
-                            constraint_message(def, message(rc)));
-        return make_error(errc::storage_failure,
-                          "update " + describe(op) + ": " + message(rc));
-      }
+      if (auto err = write_error(def, op, "update", st.run()))
+        return err;
       if (sqlite3_changes(db_.get()) == 0)
         return make_error(errc::concurrent_modification,
                           describe(op) + " changed or vanished since read");
@@ -249,9 +239,8 @@ caf::error writer::write_record(const resource_info& res,
       codec::bind_key(st, 1, op.record_id);
       if (op.expected_version > 0)
         st.bind(2, op.expected_version);
-      if (auto rc = st.run())
-        return make_error(errc::storage_failure,
-                          "delete " + describe(op) + ": " + message(rc));
+      if (auto err = write_error(def, op, "delete", st.run()))
+        return err;
       if (sqlite3_changes(db_.get()) == 0)
         return make_error(errc::concurrent_modification,
                           describe(op) + " changed or vanished since read");
@@ -292,10 +281,9 @@ caf::expected<json::value> writer::write_event(const resource_info& res,
   json::value id;
   if (v7) {
     // Generated here, by the only writer, so ids increase in commit order.
-    id = json::string{uuid::format(
-      event_ids_.next(ev.occurred_at, uuid::random_v4()[0],
-                      static_cast<uint64_t>(std::random_device{}()) << 32
-                        | std::random_device{}()))};
+    auto r1 = rng_();
+    auto r2 = rng_();
+    id = json::string{uuid::format(event_ids_.next(ev.occurred_at, r1, r2))};
     st.bind(index++, std::string_view{id.get_string()});
   }
   st.bind(index++, std::string_view{res.def->name()});

@@ -3,8 +3,8 @@
 
 #pragma once
 
-#include <map>
 #include <memory>
+#include <random>
 #include <string>
 
 #include <caf/error.hpp>
@@ -13,6 +13,7 @@
 #include "model.hpp"
 #include "sqlite/database.hpp"
 #include "sqlite/statement.hpp"
+#include "sqlite/statement_cache.hpp"
 #include "unit.hpp"
 #include "uuid.hpp"
 
@@ -69,8 +70,9 @@ private:
 
   std::shared_ptr<const model> model_;
   sqlite::database db_;
-  std::map<std::string, sqlite::statement, std::less<>> cache_;
+  sqlite::statement_cache cache_;
   bool open_ = false;
+  std::mt19937_64 rng_;
   uuid::v7_sequence event_ids_;
 };
 

@@ -3,6 +3,8 @@
 
 #include "support/spec_app.hpp"
 
+#include "support/query.hpp"
+
 #include <cstdio>
 
 #include <sqlite3.h>
@@ -516,21 +518,7 @@ std::optional<record> spec_fixture::find(const std::string& resource,
 }
 
 int64_t spec_fixture::count_rows(const std::string& table) {
-  sqlite3* db = nullptr;
-  if (sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READONLY, nullptr)
-      != SQLITE_OK) {
-    sqlite3_close(db);
-    FAIL("cannot open " << path_);
-  }
-  auto sql = "SELECT count(*) FROM \"" + table + "\"";
-  sqlite3_stmt* stmt = nullptr;
-  int64_t result = -1;
-  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK
-      && sqlite3_step(stmt) == SQLITE_ROW)
-    result = sqlite3_column_int64(stmt, 0);
-  sqlite3_finalize(stmt);
-  sqlite3_close(db);
-  return result;
+  return test::count_rows(path_, table);
 }
 
 record spec_fixture::create_user(std::string email, std::optional<actor> who,

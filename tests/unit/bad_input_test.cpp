@@ -8,6 +8,7 @@
 // those hooks run).
 
 #include "support/spec_app.hpp"
+#include "support/query.hpp"
 
 #include <atomic>
 #include <stdexcept>
@@ -197,21 +198,7 @@ app bad_app(bool strict = false) {
 /// Counts the rows of `table` in the database at `path` with a connection
 /// of its own; -1 when the table does not exist.
 int64_t rows_in(const std::string& path, const std::string& table) {
-  sqlite3* db = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr)
-      != SQLITE_OK) {
-    sqlite3_close(db);
-    FAIL("cannot open " << path);
-  }
-  auto sql = "SELECT count(*) FROM \"" + table + "\"";
-  sqlite3_stmt* stmt = nullptr;
-  int64_t result = -1;
-  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK
-      && sqlite3_step(stmt) == SQLITE_ROW)
-    result = sqlite3_column_int64(stmt, 0);
-  sqlite3_finalize(stmt);
-  sqlite3_close(db);
-  return result;
+  return count_rows(path, table);
 }
 
 /// A runtime of `bad_app` on a fresh database file.

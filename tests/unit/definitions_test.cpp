@@ -8,6 +8,7 @@
 // with it, creating no tables.
 
 #include "support/spec_app.hpp"
+#include "support/query.hpp"
 
 #include <filesystem>
 #include <functional>
@@ -109,50 +110,16 @@ bool names_all(const caf::error& err, const std::vector<std::string>& needles) {
 
 /// Number of tables in the database at `path` (0 when it does not exist).
 int64_t table_count(const std::string& path) {
-  if (!std::filesystem::exists(path))
-    return 0;
-  sqlite3* db = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr)
-      != SQLITE_OK) {
-    sqlite3_close(db);
-    FAIL("cannot open " << path);
-  }
-  sqlite3_stmt* stmt = nullptr;
-  int64_t result = -1;
-  if (sqlite3_prepare_v2(db,
-                         "SELECT count(*) FROM sqlite_master "
-                         "WHERE type = 'table'",
-                         -1, &stmt, nullptr)
-        == SQLITE_OK
-      && sqlite3_step(stmt) == SQLITE_ROW)
-    result = sqlite3_column_int64(stmt, 0);
-  sqlite3_finalize(stmt);
-  sqlite3_close(db);
-  return result;
+  return query_int(path, "SELECT count(*) FROM sqlite_master "
+                         "WHERE type = 'table'")
+    .value_or(0);
 }
 
 bool table_exists(const std::string& path, const std::string& table) {
-  if (!std::filesystem::exists(path))
-    return false;
-  sqlite3* db = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr)
-      != SQLITE_OK) {
-    sqlite3_close(db);
-    FAIL("cannot open " << path);
-  }
-  sqlite3_stmt* stmt = nullptr;
-  bool result = false;
-  if (sqlite3_prepare_v2(db,
-                         "SELECT 1 FROM sqlite_master WHERE type = 'table' "
-                         "AND name = ?",
-                         -1, &stmt, nullptr)
-      == SQLITE_OK) {
-    sqlite3_bind_text(stmt, 1, table.c_str(), -1, SQLITE_TRANSIENT);
-    result = sqlite3_step(stmt) == SQLITE_ROW;
-  }
-  sqlite3_finalize(stmt);
-  sqlite3_close(db);
-  return result;
+  return query_int(path, "SELECT count(*) FROM sqlite_master WHERE type = "
+                         "'table' AND name = '" + table + "'")
+           .value_or(0)
+         > 0;
 }
 
 /// `a` must fail validation with an error naming every needle, and

@@ -21,6 +21,7 @@
 
 #include "eventactors/action_actor.hpp"
 #include "eventactors/all.hpp"
+#include "support/query.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace eventactors;
@@ -53,18 +54,7 @@ app counter_app() {
 }
 
 int64_t count(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  int64_t result = -1;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr)
-      == SQLITE_OK) {
-    sqlite3_stmt* stmt = nullptr;
-    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK
-        && sqlite3_step(stmt) == SQLITE_ROW)
-      result = sqlite3_column_int64(stmt, 0);
-    sqlite3_finalize(stmt);
-  }
-  sqlite3_close(db);
-  return result;
+  return query_int(path, sql).value_or(-1);
 }
 
 } // namespace
