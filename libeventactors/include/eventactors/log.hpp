@@ -5,7 +5,9 @@
 
 #include <memory>
 
-#include <spdlog/logger.h>
+namespace spdlog {
+class logger;
+} // namespace spdlog
 
 namespace eventactors {
 
