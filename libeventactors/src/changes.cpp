@@ -4,6 +4,7 @@
 #include "eventactors/changes.hpp"
 
 #include <cmath>
+#include <cstdint>
 #include <regex>
 
 #include <boost/json/serialize.hpp>
@@ -97,6 +98,12 @@ change increment(std::string attribute, int64_t by) {
                     value = current.get_int64();
                   else if (!current.is_null()) {
                     cs.add_error(attribute, "is not an integer");
+                    return;
+                  }
+                  if ((by > 0 && value > INT64_MAX - by)
+                      || (by < 0 && value < INT64_MIN - by)) {
+                    cs.add_error(attribute, "would overflow a 64-bit "
+                                            "integer");
                     return;
                   }
                   cs.set_attribute(attribute, value + by);

@@ -172,11 +172,11 @@ void changeset::around_transaction(around_hook fn) {
   hooks_.around_transaction.push_back({current_change_, std::move(fn)});
 }
 
-void changeset::init(const environment* env,
+void changeset::init(environment env,
                      std::optional<eventactors::actor> who,
                      std::optional<json::object> original, json::object input,
                      json::object arguments) {
-  env_ = env;
+  env_ = std::move(env);
   actor_ = std::move(who);
   original_ = std::move(original);
   input_ = std::move(input);

@@ -78,7 +78,18 @@ event_log_actor::behavior_type event_log_impl(pointer self, writer w,
   return {
     [self](append_atom, unit& u) -> caf::result<unit_receipt> {
       auto& st = self->state;
-      auto receipt = st.db->apply(u);
+      caf::expected<unit_receipt> receipt{caf::error{}};
+      try {
+        receipt = st.db->apply(u);
+      } catch (const std::exception& e) {
+        // E.g. bad_alloc: the open transaction is in an unknown state, so
+        // it and every unit in it fail; the actor keeps serving.
+        st.db->rollback();
+        auto err = make_error(errc::storage_failure,
+                              std::string{"append failed: "} + e.what());
+        st.fail_pending(err);
+        return err;
+      }
       if (!receipt) {
         if (!st.db->in_transaction() && !st.pending.empty())
           st.fail_pending(receipt.error());
@@ -98,7 +109,14 @@ event_log_actor::behavior_type event_log_impl(pointer self, writer w,
     [self](commit_atom) {
       auto& st = self->state;
       st.flush_scheduled = false;
-      st.flush();
+      try {
+        st.flush();
+      } catch (const std::exception& e) {
+        st.db->rollback();
+        st.fail_pending(make_error(errc::storage_failure,
+                                   std::string{"commit failed: "}
+                                     + e.what()));
+      }
     },
   };
 }

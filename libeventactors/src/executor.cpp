@@ -4,6 +4,7 @@
 #include "executor.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <set>
 
 #include <boost/json/serialize.hpp>
@@ -178,13 +179,6 @@ struct execution::impl {
 
 namespace {
 
-/// Where a failed nested action rolls back to.
-struct mark {
-  size_t ops;
-  size_t undo;
-  size_t deferred;
-};
-
 /// The hook context of hooks that run inside the unit.
 class unit_context : public hook_context {
 public:
@@ -197,6 +191,10 @@ public:
   caf::expected<record> run(call c, actor_mode mode) override {
     if (mode == actor_mode::inherit && !c.actor)
       c.actor = who_;
+    // After an around_transaction hook's `next` committed the unit, an
+    // action the hook runs can only be a unit of its own.
+    if (ex_.committed())
+      return execution::run_unit(ex_.env(), c, depth_ + 1);
     return ex_.run_nested(c, json::object{}, depth_ + 1);
   }
 
@@ -351,6 +349,10 @@ private:
   caf::error manage(const managed_relationship& m, const record& parent);
 
   void put_overlay(const std::string& key, overlay_entry entry);
+
+  /// Keeps the changeset for the after_transaction hooks, which run once
+  /// the unit's outcome is known.
+  void push_deferred(caf::expected<record> outcome);
 
   std::string where() const {
     return res_->def->name() + "." + act_->name();
@@ -545,7 +547,7 @@ caf::error action_run::prepare() {
   std::optional<json::object> orig_values;
   if (original_)
     orig_values = *original_->values;
-  cs_->init(&env_, call_.actor, std::move(orig_values), std::move(input),
+  cs_->init(env_, call_.actor, std::move(orig_values), std::move(input),
             std::move(args));
   for (auto& kvp : changes)
     cs_->put(kvp.key(), std::move(kvp.value()));
@@ -567,6 +569,18 @@ caf::error action_run::prepare() {
           return invalid(where(), {{pk_name, "is required (string primary "
                                              "keys are supplied by the "
                                              "caller)"}});
+      }
+    } else if (def.key() == key_kind::integer) {
+      // A key chosen by the caller (or a replayed one): generated keys
+      // continue above it.
+      auto& given = cs_->changing(pk_name) ? cs_->attribute(pk_name)
+                                           : forced_.at(pk_name);
+      if (given.is_int64()
+          && given.get_int64() < std::numeric_limits<int64_t>::max()) {
+        auto next = given.get_int64() + 1;
+        auto cur = res_->next_id.load();
+        while (cur < next && !res_->next_id.compare_exchange_weak(cur, next))
+          ; // cur reloaded by compare_exchange_weak
       }
     }
     for (auto& attr : def.attributes()) {
@@ -696,24 +710,31 @@ caf::expected<record> action_run::around(
   changeset& cs, const next_fn& last) {
   if (index >= hooks.size())
     return last(cs);
+  // Copy: the hook may register more hooks and grow the vector.
+  auto hook = hooks[index];
   unit_context ctx{ex_, call_.actor, depth_};
   bool called = false;
   next_fn next = [&](changeset& inner) -> caf::expected<record> {
     if (called)
       return make_error(errc::hook_failed,
-                        where() + ": around hook "
-                          + quoted(hooks[index].change)
+                        where() + ": around hook " + quoted(hook.change)
                           + " called next more than once");
     called = true;
-    return around(hooks, index + 1, inner, last);
+    // A failed `next` leaves nothing in the unit, even when the hook goes
+    // on and returns a record.
+    auto point = ex_.checkpoint();
+    auto result = around(hooks, index + 1, inner, last);
+    if (!result)
+      ex_.rollback(point, result.error());
+    return result;
   };
-  auto result = hooks[index].fn(ctx, cs, next);
+  auto result = hook.fn(ctx, cs, next);
   if (!result)
     return wrap_hook_error(std::move(result.error()), where(), "around",
-                           hooks[index].change);
+                           hook.change);
   if (!called)
     return make_error(errc::hook_failed,
-                      where() + ": around hook " + quoted(hooks[index].change)
+                      where() + ": around hook " + quoted(hook.change)
                         + " returned without calling next");
   return result;
 }
@@ -722,10 +743,13 @@ caf::expected<record> action_run::perform(changeset& cs) {
   auto& def = *res_->def;
   auto kind = act_->kind();
   unit_context ctx{ex_, call_.actor, depth_};
-  for (auto& h : cs.registered_hooks().before_action)
+  // By index, with a copy: a hook may register further hooks.
+  for (size_t i = 0; i < cs.registered_hooks().before_action.size(); ++i) {
+    auto h = cs.registered_hooks().before_action[i];
     if (auto err = h.fn(ctx, cs))
       return wrap_hook_error(std::move(err), where(), "before_action",
                              h.change);
+  }
   if (!cs.errors().empty())
     return invalid(where(), cs.errors());
   auto& pk = def.primary_key();
@@ -891,7 +915,11 @@ caf::expected<record> action_run::perform(changeset& cs) {
     } else if (kind == action_kind::create) {
       at = read_ts(ev_cfg.create_timestamp());
     } else if (kind == action_kind::update) {
-      at = read_ts(ev_cfg.update_timestamp());
+      // The timestamp this update set; a stale value it left alone does
+      // not date the event.
+      if (auto& attr = ev_cfg.update_timestamp())
+        if (auto ptr = cs.changes().if_contains(*attr); ptr && ptr->is_string())
+          at = parse_timestamp(ptr->get_string());
     }
     ev.occurred_at = at ? *at : env_.clock();
     op.event = std::move(ev);
@@ -909,10 +937,12 @@ caf::expected<record> action_run::perform(changeset& cs) {
   for (auto& m : act_->managed())
     if (auto err = manage(m, rec))
       return err;
-  for (auto& h : cs.registered_hooks().after_action)
+  for (size_t i = 0; i < cs.registered_hooks().after_action.size(); ++i) {
+    auto h = cs.registered_hooks().after_action[i];
     if (auto err = h.fn(ctx, cs, rec))
       return wrap_hook_error(std::move(err), where(), "after_action",
                              h.change);
+  }
   return rec;
 }
 
@@ -1062,10 +1092,12 @@ caf::expected<record> action_run::operator()() {
   auto& cs = *cs_;
   unit_context ctx{ex_, call_.actor, depth_};
   auto& hooks = cs.registered_hooks();
-  for (auto& h : hooks.before_transaction)
+  for (size_t i = 0; i < hooks.before_transaction.size(); ++i) {
+    auto h = hooks.before_transaction[i];
     if (auto err = h.fn(ctx, cs))
       return wrap_hook_error(std::move(err), where(), "before_transaction",
                              h.change);
+  }
   next_fn body = [&](changeset& c) -> caf::expected<record> {
     return around(hooks.around_action, 0, c,
                   [this](changeset& inner) { return perform(inner); });
@@ -1073,10 +1105,10 @@ caf::expected<record> action_run::operator()() {
   caf::expected<record> result{caf::error{}};
   if (hooks.around_transaction.empty()) {
     result = body(cs);
-  } else if (depth_ == 0) {
+  } else if (depth_ == ex_.depth() && ex_.may_commit_inline()) {
     // The innermost step of a top-level around_transaction commits, so
     // the hook wraps the real transaction.
-    bool done = false;
+    std::optional<record> committed;
     next_fn commit_step = [&](changeset& c) -> caf::expected<record> {
       auto rec = body(c);
       if (!rec)
@@ -1084,33 +1116,53 @@ caf::expected<record> action_run::operator()() {
       auto receipt = ex_.env().commit(unit_);
       if (!receipt)
         return std::move(receipt.error());
-      done = true;
       ex_.stamp(*rec, *receipt);
       ex_.mark_committed(std::move(*receipt));
+      committed = *rec;
       return rec;
     };
-    result = around(hooks.around_transaction, 0, cs, commit_step);
-    if (done) {
+    std::string failure;
+    try {
+      result = around(hooks.around_transaction, 0, cs, commit_step);
       if (!result)
-        result = make_error(errc::post_commit_failure,
-                            where() + ": committed, but an "
-                                      "around_transaction hook then failed: "
-                              + render(result.error()));
+        failure = render(result.error());
+    } catch (const std::exception& e) {
+      if (!committed)
+        throw;
+      failure = std::string{"threw: "} + e.what();
+    } catch (...) {
+      if (!committed)
+        throw;
+      failure = "threw an unknown exception";
+    }
+    if (committed && !failure.empty()) {
+      result = make_error(errc::post_commit_failure,
+                          where() + ": committed, but an around_transaction "
+                                    "hook then failed: "
+                            + failure);
+    }
+    if (committed && !hooks.after_transaction.empty()) {
+      // The commit stands: after_transaction hooks see the record.
+      push_deferred(*committed);
+      return result;
     }
   } else {
     // Nested actions share the parent's transaction.
     result = around(hooks.around_transaction, 0, cs, body);
   }
-  if (!hooks.after_transaction.empty()) {
-    deferred_hooks d;
-    d.who = call_.actor;
-    d.result = result;
-    d.depth = depth_;
-    d.op = result ? own_op_ : -1;
-    d.cs = std::move(cs_);
-    st_.deferred.push_back(std::move(d));
-  }
+  if (!hooks.after_transaction.empty())
+    push_deferred(result);
   return result;
+}
+
+void action_run::push_deferred(caf::expected<record> outcome) {
+  deferred_hooks d;
+  d.who = call_.actor;
+  d.op = outcome ? own_op_ : -1;
+  d.result = std::move(outcome);
+  d.depth = depth_;
+  d.cs = std::move(cs_);
+  st_.deferred.push_back(std::move(d));
 }
 
 // -- execution ------------------------------------------------------------------
@@ -1178,41 +1230,53 @@ caf::expected<record> execution::run(const call& c) {
 caf::expected<record> execution::run_nested(const call& c,
                                             const json::object& forced,
                                             uint32_t depth) {
-  mark m{unit_.ops.size(), impl_->undo.size(), impl_->deferred.size()};
+  auto point = checkpoint();
   action_run step{*this, *impl_, unit_, c, forced, depth};
   caf::expected<record> result{caf::error{}};
   try {
     result = step();
   } catch (const std::exception& e) {
-    result = make_error(errc::hook_failed,
-                        c.resource + "." + c.action
-                          + ": a change, validation or hook threw: "
-                          + e.what());
+    result = thrown(c, e.what());
   } catch (...) {
-    result = make_error(errc::hook_failed,
-                        c.resource + "." + c.action
-                          + ": a change, validation or hook threw");
+    result = thrown(c, "an unknown exception");
   }
-  if (!result && !committed()) {
-    // Take back what this action (and the actions it ran) added.
-    unit_.ops.resize(m.ops);
-    while (impl_->undo.size() > m.undo) {
-      auto& [key, prev] = impl_->undo.back();
-      if (prev)
-        impl_->overlay[key] = std::move(*prev);
-      else
-        impl_->overlay.erase(key);
-      impl_->undo.pop_back();
-    }
-    // Hooks of actions that were taken back never see a commit, but they
-    // still learn the outcome: their action failed.
-    for (auto i = m.deferred; i < impl_->deferred.size(); ++i) {
-      impl_->deferred[i].op = -1;
-      if (impl_->deferred[i].result)
-        impl_->deferred[i].result = result.error();
-    }
-  }
+  if (!result && !committed())
+    rollback(point, result.error());
   return result;
+}
+
+caf::error execution::thrown(const call& c, const std::string& what) const {
+  auto where = c.resource + "." + c.action;
+  if (committed())
+    return make_error(errc::post_commit_failure,
+                      where + ": committed, but a hook then threw: " + what);
+  return make_error(errc::hook_failed,
+                    where + ": a change, validation or hook threw: " + what);
+}
+
+execution::checkpoint_t execution::checkpoint() const noexcept {
+  return {unit_.ops.size(), impl_->undo.size(), impl_->deferred.size()};
+}
+
+void execution::rollback(const checkpoint_t& point, const caf::error& err) {
+  if (committed())
+    return;
+  unit_.ops.resize(std::min(unit_.ops.size(), point.ops));
+  while (impl_->undo.size() > point.undo) {
+    auto& [key, prev] = impl_->undo.back();
+    if (prev)
+      impl_->overlay[key] = std::move(*prev);
+    else
+      impl_->overlay.erase(key);
+    impl_->undo.pop_back();
+  }
+  // Hooks of actions that were taken back never see a commit, but they
+  // still learn the outcome: their action failed.
+  for (auto i = point.deferred; i < impl_->deferred.size(); ++i) {
+    impl_->deferred[i].op = -1;
+    if (impl_->deferred[i].result)
+      impl_->deferred[i].result = err;
+  }
 }
 
 void execution::stamp(record& rec, const unit_receipt& receipt,
@@ -1234,7 +1298,9 @@ caf::error execution::finish(const caf::expected<unit_receipt>& outcome) {
              && static_cast<size_t>(d.op) < outcome->event_ids.size())
       result->event_id = outcome->event_ids[d.op];
     post_commit_context ctx{ex_, d.who, d.depth};
-    for (auto& h : d.cs->registered_hooks().after_transaction) {
+    auto& hooks = d.cs->registered_hooks().after_transaction;
+    for (size_t i = 0; i < hooks.size(); ++i) {
+      auto h = hooks[i];
       caf::error err;
       try {
         err = h.fn(ctx, *d.cs, result);
@@ -1278,13 +1344,16 @@ caf::expected<record> execution::run_unit(executor& ex, const call& c,
   for (uint32_t i = 0; i < attempts; ++i) {
     execution unit_ex{ex, depth};
     auto rec = unit_ex.run(c);
-    if (!rec) {
-      unit_ex.finish(rec.error());
+    if (unit_ex.committed()) {
+      auto err = unit_ex.finish(unit_ex.receipt());
+      if (rec && err)
+        return err;
       return rec;
     }
-    if (unit_ex.committed()) {
-      if (auto err = unit_ex.finish(unit_ex.receipt()))
-        return err;
+    if (!rec) {
+      if (is(rec.error(), errc::concurrent_modification))
+        continue;
+      unit_ex.finish(rec.error());
       return rec;
     }
     auto receipt = ex.commit(unit_ex.pending());

@@ -81,6 +81,29 @@ public:
     receipt_ = std::move(receipt);
   }
 
+  /// Whether a top-level around_transaction hook may commit the unit
+  /// inside its `next` (not in atomic batches, whose items share a unit).
+  bool may_commit_inline() const noexcept {
+    return inline_commit_;
+  }
+
+  void may_commit_inline(bool value) noexcept {
+    inline_commit_ = value;
+  }
+
+  /// A point in the unit to roll back to.
+  struct checkpoint_t {
+    size_t ops;
+    size_t undo;
+    size_t deferred;
+  };
+
+  checkpoint_t checkpoint() const noexcept;
+
+  /// Takes back everything added since `point` (no-op once committed);
+  /// after_transaction hooks of the actions taken back see `err`.
+  void rollback(const checkpoint_t& point, const caf::error& err);
+
   /// Fills the committed event id into `rec`, the result of the `which`th
   /// successful `run` of this execution.
   void stamp(record& rec, const unit_receipt& receipt,
@@ -125,8 +148,11 @@ private:
   executor& ex_;
   uint32_t depth_;
   std::unique_ptr<impl> impl_;
+  caf::error thrown(const call& c, const std::string& what) const;
+
   unit unit_;
   std::optional<unit_receipt> receipt_;
+  bool inline_commit_ = true;
 };
 
 /// Returns whether a failed commit may succeed when the action runs again

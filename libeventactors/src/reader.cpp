@@ -265,8 +265,26 @@ caf::expected<event_page> reader::events(const event_log& log,
   };
   if (f.resource)
     add("resource = ?", json::string{*f.resource});
-  if (f.record_id)
-    add("record_id = ?", *f.record_id);
+  if (f.record_id) {
+    // Cast like the column, so an upper-case UUID or an integer given as
+    // text still matches.
+    json::value key;
+    auto type = log.record_id() == record_id_kind::uuid ? types::uuid()
+                : log.record_id() == record_id_kind::integer
+                  ? types::integer()
+                  : types::string();
+    const json::value* given = &*f.record_id;
+    json::value text;
+    if (log.record_id() == record_id_kind::string
+        && (given->is_int64() || given->is_uint64())) {
+      text = json::string{json::serialize(*given)};
+      given = &text;
+    }
+    if (auto err = type.cast(*given, key))
+      return make_error(errc::invalid_input,
+                        "event filter: record_id: " + *err);
+    add("record_id = ?", std::move(key));
+  }
   if (f.action)
     add("action = ?", json::string{*f.action});
   if (f.actor) {

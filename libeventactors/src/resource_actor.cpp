@@ -109,16 +109,24 @@ bool execute(pointer self, job& j, const std::optional<std::string>& key) {
   auto& st = self->state;
   auto ex = std::make_shared<execution>(st.ex);
   auto rec = ex->run(j.c);
-  if (!rec) {
-    ex->finish(rec.error());
-    j.reply(std::move(rec));
-    return false;
-  }
   if (ex->committed()) {
-    if (auto err = ex->finish(ex->receipt()))
+    // An around_transaction hook committed the unit inside the action.
+    auto err = ex->finish(ex->receipt());
+    if (rec && err)
       j.reply(std::move(err));
     else
       j.reply(std::move(rec));
+    return false;
+  }
+  if (!rec) {
+    // An inline commit (around_transaction) found the record changed.
+    if (is(rec.error(), errc::concurrent_modification)
+        && j.attempt < st.opts->max_retries && !st.stopping) {
+      ++j.attempt;
+      return execute(self, j, key);
+    }
+    ex->finish(rec.error());
+    j.reply(std::move(rec));
     return false;
   }
   ++st.in_flight;
@@ -223,6 +231,8 @@ void run_atomic_batch(pointer self, batch_call b,
   auto& st = self->state;
   auto n = b.items.size();
   auto ex = std::make_shared<execution>(st.ex);
+  // The items share one unit: no item may commit it on its own.
+  ex->may_commit_inline(false);
   std::vector<record> records;
   records.reserve(n);
   auto copy = b;
@@ -262,7 +272,7 @@ void run_atomic_batch(pointer self, batch_call b,
       [self, ex, b, done, attempt](caf::error& err) mutable {
         auto& st = self->state;
         --st.in_flight;
-        if (is(err, errc::concurrent_modification) && !st.stopping
+        if (!st.stopping && retryable(err, *st.m, call{b.resource, b.action})
             && attempt < st.opts->max_retries) {
           run_atomic_batch(self, std::move(b), std::move(done), attempt + 1);
           return;

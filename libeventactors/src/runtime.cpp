@@ -4,6 +4,7 @@
 #include "eventactors/runtime.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <map>
 #include <mutex>
 #include <set>
@@ -88,14 +89,25 @@ using dispatcher_actor = action_actor;
 struct dispatcher_state {
   static inline const char* name = "eventactors.dispatcher";
   std::map<std::string, resource_actor, std::less<>> resources;
+  /// Set by `runtime::stop`: calls then fail with runtime_stopped instead of
+  /// CAF's "receiver down".
+  std::shared_ptr<std::atomic<bool>> stopped;
 };
+
+caf::error stopped_error() {
+  return make_error(errc::runtime_stopped, "the runtime was stopped");
+}
 
 dispatcher_actor::behavior_type
 dispatcher_impl(dispatcher_actor::stateful_pointer<dispatcher_state> self,
-                std::map<std::string, resource_actor, std::less<>> xs) {
+                std::map<std::string, resource_actor, std::less<>> xs,
+                std::shared_ptr<std::atomic<bool>> stopped) {
   self->state.resources = std::move(xs);
+  self->state.stopped = std::move(stopped);
   return {
     [self](run_atom, call& c) -> caf::result<record> {
+      if (*self->state.stopped)
+        return stopped_error();
       auto i = self->state.resources.find(c.resource);
       if (i == self->state.resources.end())
         return make_error(errc::unknown_resource,
@@ -104,6 +116,8 @@ dispatcher_impl(dispatcher_actor::stateful_pointer<dispatcher_state> self,
       return self->delegate(target, run_atom_v, std::move(c));
     },
     [self](run_batch_atom, batch_call& b) -> caf::result<batch_result> {
+      if (*self->state.stopped)
+        return stopped_error();
       auto i = self->state.resources.find(b.resource);
       if (i == self->state.resources.end())
         return make_error(errc::unknown_resource,
@@ -130,6 +144,9 @@ struct runtime::impl {
   std::mutex slots_mtx;
   std::set<slot_base*> slots;
   bool stopped = false;
+  /// Shared with the dispatcher, which outlives `stop` to answer late calls.
+  std::shared_ptr<std::atomic<bool>> dispatcher_stopped
+    = std::make_shared<std::atomic<bool>>(false);
 
   ~impl() {
     stop();
@@ -149,6 +166,31 @@ struct runtime::impl {
     slots.erase(slot);
   }
 
+  /// Registers a waiting call for the scope of the guard.
+  class waiting {
+  public:
+    waiting(impl& d, slot_base* slot) : d_(d), slot_(slot) {
+      entered_ = d_.enter(slot_);
+    }
+
+    ~waiting() {
+      if (entered_)
+        d_.leave(slot_);
+    }
+
+    explicit operator bool() const noexcept {
+      return entered_;
+    }
+
+    waiting(const waiting&) = delete;
+    waiting& operator=(const waiting&) = delete;
+
+  private:
+    impl& d_;
+    slot_base* slot_;
+    bool entered_;
+  };
+
   void stop() {
     {
       std::lock_guard<std::mutex> guard{slots_mtx};
@@ -160,15 +202,12 @@ struct runtime::impl {
       return;
     // Resource actors first (their in-flight units still reach the log),
     // then the log, which commits what it accepted before it exits.
+    *dispatcher_stopped = true;
     caf::scoped_actor self{*sys};
     for (auto& [name, hdl] : resources)
       self->send_exit(hdl, caf::exit_reason::user_shutdown);
     for (auto& [name, hdl] : resources)
       self->wait_for(hdl);
-    if (dispatcher) {
-      self->send_exit(dispatcher, caf::exit_reason::user_shutdown);
-      self->wait_for(dispatcher);
-    }
     if (log) {
       self->send_exit(log, caf::exit_reason::user_shutdown);
       self->wait_for(log);
@@ -192,6 +231,11 @@ runtime::~runtime() {
   if (!impl_)
     return;
   impl_->stop();
+  if (impl_->dispatcher && impl_->sys) {
+    caf::scoped_actor self{*impl_->sys};
+    self->send_exit(impl_->dispatcher, caf::exit_reason::user_shutdown);
+    self->wait_for(impl_->dispatcher);
+  }
   // Detached actors' threads end only once no handle refers to them.
   impl_->resources.clear();
   impl_->dispatcher = nullptr;
@@ -239,7 +283,7 @@ runtime::start(caf::actor_system& sys, app definitions, runtime_options opts) {
   auto copts = connection_options(ptr->opts);
   // The writer migrates the schema; failures (a corrupt file, a newer
   // format, a read-only file) stop the start here.
-  auto w = writer::open(ptr->m, ptr->opts.path, copts);
+  auto w = writer::open(ptr->m, ptr->opts.path, copts, ptr->opts.env);
   if (!w)
     return std::move(w.error());
   auto probe = reader::open(ptr->m, ptr->opts.path, copts);
@@ -265,7 +309,8 @@ runtime::start(caf::actor_system& sys, app definitions, runtime_options opts) {
     ptr->resources.emplace(name,
                            spawn_resource_actor(sys, ptr->m, &ptr->opts, name,
                                                 std::move(rd), ptr->log));
-  ptr->dispatcher = sys.spawn(dispatcher_impl, ptr->resources);
+  ptr->dispatcher = sys.spawn(dispatcher_impl, ptr->resources,
+                             ptr->dispatcher_stopped);
   ptr->readers = std::make_unique<reader_pool>(ptr->m, ptr->opts.path,
                                                copts);
   SPDLOG_LOGGER_INFO(&detail::log(), "runtime started path={} resources={}",
@@ -280,11 +325,11 @@ caf::expected<record> runtime::run(call c) {
     return make_error(errc::unknown_resource,
                       "no resource \"" + c.resource + "\"");
   auto slot = std::make_shared<sync_slot<caf::expected<record>>>();
-  if (!d.enter(slot.get()))
-    return make_error(errc::runtime_stopped, "the runtime was stopped");
+  impl::waiting guard{d, slot.get()};
+  if (!guard)
+    return stopped_error();
   caf::anon_send(i->second, run_atom_v, std::move(c), slot);
   auto result = slot->wait(d.opts.call_timeout);
-  d.leave(slot.get());
   if (!result)
     return make_error(errc::timeout,
                       "no result within "
@@ -313,11 +358,11 @@ std::vector<caf::expected<record>> runtime::run_batch(batch_call c) {
     return fail(make_error(errc::unknown_resource,
                            "no resource \"" + c.resource + "\""));
   auto slot = std::make_shared<sync_slot<caf::expected<batch_result>>>();
-  if (!d.enter(slot.get()))
-    return fail(make_error(errc::runtime_stopped, "the runtime was stopped"));
+  impl::waiting guard{d, slot.get()};
+  if (!guard)
+    return fail(stopped_error());
   caf::anon_send(i->second, run_batch_atom_v, std::move(c), slot);
   auto waited = slot->wait(d.opts.call_timeout);
-  d.leave(slot.get());
   if (!waited)
     return fail(make_error(errc::timeout,
                            "no result within the call_timeout; the batch "

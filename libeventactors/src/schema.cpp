@@ -3,7 +3,10 @@
 
 #include "schema.hpp"
 
+#include <cctype>
+#include <map>
 #include <set>
+#include <vector>
 
 #include <sqlite3.h>
 
@@ -48,6 +51,51 @@ table_columns(sqlite3* db, const std::string& table) {
     result.emplace(std::string{stmt->column_text(1)},
                    std::string{stmt->column_text(2)});
   }
+  return result;
+}
+
+/// Returns the indexes of `table` with their columns.
+caf::expected<std::map<std::string, std::vector<std::string>>>
+table_indexes(sqlite3* db, const std::string& table) {
+  std::map<std::string, std::vector<std::string>> result;
+  auto list = sqlite::statement::prepare(
+    db, "PRAGMA index_list(" + codec::quote(table) + ")", false);
+  if (!list)
+    return std::move(list.error());
+  std::vector<std::string> names;
+  for (;;) {
+    auto row = list->step();
+    if (!row)
+      return std::move(row.error());
+    if (!*row)
+      break;
+    names.emplace_back(list->column_text(1));
+  }
+  for (auto& name : names) {
+    auto info = sqlite::statement::prepare(
+      db, "PRAGMA index_info(" + codec::quote(name) + ")", false);
+    if (!info)
+      return std::move(info.error());
+    auto& cols = result[name];
+    for (;;) {
+      auto row = info->step();
+      if (!row)
+        return std::move(row.error());
+      if (!*row)
+        break;
+      cols.emplace_back(info->column_text(2));
+    }
+  }
+  return result;
+}
+
+/// The first word of a declared column type ("TEXT COLLATE NOCASE" is
+/// TEXT).
+std::string base_type(std::string_view declared) {
+  auto space = declared.find(' ');
+  std::string result{declared.substr(0, space)};
+  for (auto& c : result)
+    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return result;
 }
 
@@ -103,13 +151,13 @@ caf::error migrate_log(sqlite3* db, const event_log& log) {
                                + actor_column_type(col.type)))
           return err;
   }
-  auto prefix = log.name();
+  auto prefix = log.name() + ".";
   if (auto err = sqlite::exec(db, "CREATE INDEX IF NOT EXISTS "
-                         + codec::quote(prefix + "_resource_record_id")
+                         + codec::quote(prefix + "resource_record_id")
                          + " ON " + table + " (resource, record_id)"))
     return err;
   if (auto err = sqlite::exec(db, "CREATE INDEX IF NOT EXISTS "
-                         + codec::quote(prefix + "_occurred_at") + " ON "
+                         + codec::quote(prefix + "occurred_at") + " ON "
                          + table + " (occurred_at)"))
     return err;
   return {};
@@ -143,6 +191,23 @@ caf::error migrate_resource(sqlite3* db, const resource_info& info) {
                         "table " + res.table() + " of " + res.name()
                           + " has no primary key column "
                           + res.primary_key());
+    // A column stored with another type than the attribute's cannot be
+    // migrated automatically.
+    for (auto& attr : res.attributes()) {
+      auto i = cols->find(attr.name);
+      if (i == cols->end())
+        continue;
+      auto stored = base_type(i->second);
+      auto wanted = base_type(codec::column_type(attr.type));
+      if (stored != wanted)
+        return make_error(errc::schema_mismatch,
+                          res.name() + "." + attr.name + ": the column in "
+                            "table " + res.table() + " is " + stored
+                            + " but the attribute is a "
+                            + attr.type.name() + " (" + wanted
+                            + "); migrate the table by hand or rename the "
+                              "attribute");
+    }
     // New attributes become new (nullable) columns; the runtime enforces
     // allow_nil for new writes.
     for (auto& attr : res.attributes())
@@ -157,9 +222,32 @@ caf::error migrate_resource(sqlite3* db, const resource_info& info) {
                              + " INTEGER NOT NULL DEFAULT 1"))
         return err;
   }
+  // Index names contain a dot, which identifiers cannot: the names of two
+  // resources' indexes never collide. Identity indexes that the definitions
+  // no longer have, or whose columns changed, are dropped (and recreated).
+  auto indexes = table_indexes(db, res.table());
+  if (!indexes)
+    return std::move(indexes.error());
+  auto identity_prefix = res.table() + ".identity.";
+  auto fk_prefix = res.table() + ".fk.";
+  std::map<std::string, std::vector<std::string>> wanted;
+  for (auto& id : res.identities())
+    wanted[identity_prefix + id.name] = id.attributes;
+  for (auto& fk : info.foreign_keys)
+    wanted[fk_prefix + fk] = {fk};
+  for (auto& [name, cols] : *indexes) {
+    bool ours = name.rfind(identity_prefix, 0) == 0
+                || name.rfind(fk_prefix, 0) == 0;
+    if (!ours)
+      continue;
+    auto i = wanted.find(name);
+    if (i == wanted.end() || i->second != cols)
+      if (auto err = sqlite::exec(db, "DROP INDEX " + codec::quote(name)))
+        return err;
+  }
   for (auto& id : res.identities()) {
     std::string sql = "CREATE UNIQUE INDEX IF NOT EXISTS "
-                      + codec::quote(res.table() + "_" + id.name) + " ON "
+                      + codec::quote(identity_prefix + id.name) + " ON "
                       + table + " (";
     for (size_t i = 0; i < id.attributes.size(); ++i) {
       if (i > 0)
@@ -174,8 +262,9 @@ caf::error migrate_resource(sqlite3* db, const resource_info& info) {
   }
   for (auto& fk : info.foreign_keys)
     if (auto err = sqlite::exec(db, "CREATE INDEX IF NOT EXISTS "
-                           + codec::quote(res.table() + "_" + fk + "_idx")
-                           + " ON " + table + " (" + codec::quote(fk) + ")"))
+                                      + codec::quote(fk_prefix + fk) + " ON "
+                                      + table + " (" + codec::quote(fk)
+                                      + ")"))
       return err;
   return {};
 }

@@ -47,11 +47,23 @@ bytes random_v4() {
   return v4_from(hi, lo);
 }
 
+void v7_sequence::resume_after(const bytes& last) {
+  uint64_t ms = 0;
+  for (size_t i = 0; i < 6; ++i)
+    ms = ms << 8 | last[i];
+  auto counter = static_cast<uint16_t>((last[6] & 0x0F) << 8 | last[7]);
+  if (ms > last_ms_ || (ms == last_ms_ && counter > counter_)) {
+    last_ms_ = ms;
+    counter_ = counter;
+  }
+}
+
 bytes v7_sequence::next(timestamp now, uint64_t r1, uint64_t r2) {
-  auto ms = static_cast<uint64_t>(
-    std::chrono::duration_cast<std::chrono::milliseconds>(
-      now.time_since_epoch())
-      .count());
+  // Times before 1970 count as 0: the 48-bit field is unsigned.
+  auto count = std::chrono::duration_cast<std::chrono::milliseconds>(
+                 now.time_since_epoch())
+                 .count();
+  auto ms = count > 0 ? static_cast<uint64_t>(count) : uint64_t{0};
   if (ms > last_ms_) {
     last_ms_ = ms;
     // Start low in the counter space to leave room for many ids per ms.

@@ -28,6 +28,10 @@ class v7_sequence {
 public:
   bytes next(timestamp now, uint64_t r1, uint64_t r2);
 
+  /// Continues after `last`: every later id sorts after it, even when the
+  /// clock reads earlier (after a restart on another clock, say).
+  void resume_after(const bytes& last);
+
 private:
   uint64_t last_ms_ = 0;
   uint16_t counter_ = 0;

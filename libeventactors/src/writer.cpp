@@ -3,8 +3,6 @@
 
 #include "writer.hpp"
 
-#include <random>
-
 #include <sqlite3.h>
 
 #include <boost/json/serialize.hpp>
@@ -65,21 +63,53 @@ caf::error write_error(const resource& def, const write_op& op,
 
 } // namespace
 
-writer::writer(std::shared_ptr<const model> m, sqlite::database db)
+writer::writer(std::shared_ptr<const model> m, sqlite::database db,
+               environment env)
   : model_(std::move(m)), db_(std::move(db)), cache_(512),
-    rng_(std::random_device{}()) {
+    env_(std::move(env)) {
   // nop
 }
 
 caf::expected<writer> writer::open(std::shared_ptr<const model> m,
                                    const std::string& path,
-                                   const sqlite::open_options& opts) {
+                                   const sqlite::open_options& opts,
+                                   environment env) {
   auto db = sqlite::database::open(path, opts);
   if (!db)
     return std::move(db.error());
   if (auto err = schema::migrate(db->get(), *m))
     return err;
-  return writer{std::move(m), std::move(*db)};
+  writer result{std::move(m), std::move(*db), std::move(env)};
+  // New UUID v7 event ids sort after every stored one.
+  for (auto& log : result.model_->definitions().logs()) {
+    if (log.id_kind() != event_id_kind::uuid_v7)
+      continue;
+    auto stmt = result.prepare("SELECT max(id) FROM "
+                               + codec::quote(log.name()));
+    if (!stmt)
+      return std::move(stmt.error());
+    sqlite::reset_guard guard{**stmt};
+    auto row = (*stmt)->step();
+    if (!row)
+      return std::move(row.error());
+    if (*row && !(*stmt)->is_null(0))
+      if (auto last = uuid::parse((*stmt)->column_text(0)))
+        result.event_ids_.resume_after(*last);
+  }
+  return result;
+}
+
+std::string writer::next_event_id() {
+  // Random bits from the environment's generator (reproducible under a
+  // deterministic environment); version and variant bits are dropped.
+  auto random = uuid::parse(env_.uuid_v4()).value_or(uuid::bytes{});
+  uint64_t r1 = 0;
+  uint64_t r2 = 0;
+  for (size_t i = 0; i < 8; ++i) {
+    r1 = r1 << 8 | random[i];
+    r2 = r2 << 8 | random[8 + i];
+  }
+  return uuid::format(event_ids_.next(env_.clock(), r1, r2));
 }
 
 caf::expected<sqlite::statement*> writer::prepare(const std::string& sql) {
@@ -281,9 +311,7 @@ caf::expected<json::value> writer::write_event(const resource_info& res,
   json::value id;
   if (v7) {
     // Generated here, by the only writer, so ids increase in commit order.
-    auto r1 = rng_();
-    auto r2 = rng_();
-    id = json::string{uuid::format(event_ids_.next(ev.occurred_at, r1, r2))};
+    id = json::string{next_event_id()};
     st.bind(index++, std::string_view{id.get_string()});
   }
   st.bind(index++, std::string_view{res.def->name()});

@@ -4,12 +4,12 @@
 #pragma once
 
 #include <memory>
-#include <random>
 #include <string>
 
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
 
+#include "eventactors/environment.hpp"
 #include "model.hpp"
 #include "sqlite/database.hpp"
 #include "sqlite/statement.hpp"
@@ -29,10 +29,13 @@ public:
   writer(writer&&) noexcept = default;
   writer& operator=(writer&&) noexcept = default;
 
-  /// Opens the write connection to `path` and migrates the schema.
+  /// Opens the write connection to `path` and migrates the schema. UUID v7
+  /// event ids take their time from `env`'s clock and their random bits
+  /// from its UUID generator, and continue after the largest stored id.
   static caf::expected<writer> open(std::shared_ptr<const model> m,
                                     const std::string& path,
-                                    const sqlite::open_options& opts);
+                                    const sqlite::open_options& opts,
+                                    environment env);
 
   /// Returns whether a transaction is open.
   bool in_transaction() const noexcept {
@@ -57,7 +60,11 @@ public:
   }
 
 private:
-  writer(std::shared_ptr<const model> m, sqlite::database db);
+  writer(std::shared_ptr<const model> m, sqlite::database db,
+         environment env);
+
+  /// Returns the next UUID v7 event id.
+  std::string next_event_id();
 
   caf::expected<sqlite::statement*> prepare(const std::string& sql);
 
@@ -72,7 +79,7 @@ private:
   sqlite::database db_;
   sqlite::statement_cache cache_;
   bool open_ = false;
-  std::mt19937_64 rng_;
+  environment env_;
   uuid::v7_sequence event_ids_;
 };
 

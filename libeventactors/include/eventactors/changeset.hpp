@@ -204,7 +204,7 @@ public:
 
   /// The clock and id generators of the runtime.
   const environment& env() const noexcept {
-    return *env_;
+    return env_;
   }
 
   /// True while replaying an event.
@@ -303,7 +303,7 @@ public:
   }
 
   /// @private
-  void init(const environment* env, std::optional<eventactors::actor> who,
+  void init(environment env, std::optional<eventactors::actor> who,
             std::optional<json::object> original, json::object input,
             json::object arguments);
 
@@ -319,7 +319,7 @@ public:
 private:
   const eventactors::resource* resource_;
   const eventactors::action* action_;
-  const environment* env_ = nullptr;
+  environment env_;
   std::optional<eventactors::actor> actor_;
   std::optional<json::object> original_;
   json::object changes_;
