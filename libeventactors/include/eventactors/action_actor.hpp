@@ -21,7 +21,9 @@ class runtime;
 ///
 /// Dispatches each call to the actor of its resource. A response arrives
 /// once the action committed (a `record`) or failed (a `caf::error` of
-/// category `"evact"`; then nothing was written).
+/// category `"evact"`; then nothing was written, except for
+/// `errc::post_commit_failure`, which says the action committed but a hook
+/// after the commit failed).
 using action_actor = caf::typed_actor<
   // Runs one action; replies with the resulting record.
   caf::replies_to<run_atom, call>::with<record>,

@@ -33,7 +33,7 @@ enum class errc : uint8_t {
   input_too_large = 9,     ///< An action's input exceeds the size limit.
   unknown_actor_type = 10, ///< Strict attribution: no column for this actor.
   depth_exceeded = 11,     ///< Hooks nested actions deeper than the limit.
-  hook_failed = 12,        ///< A hook returned an error; nothing was written.
+  hook_failed = 12,        ///< A hook failed or threw; nothing was written.
   post_commit_failure = 13, ///< An after_transaction hook failed; the action
                             ///< itself was committed.
   timeout = 14,            ///< A call did not complete in time.

@@ -117,7 +117,9 @@ public:
   // -- actions ----------------------------------------------------------------
 
   /// Runs one action and returns the resulting record, once it is
-  /// committed. On error nothing was written.
+  /// committed. On error nothing was written, with two exceptions that say
+  /// so: `errc::post_commit_failure` (committed, then a hook after the
+  /// commit failed) and `errc::timeout` (the outcome is unknown).
   caf::expected<record> run(call c);
 
   /// Shorthand for `run` with a resource, action and input.
