@@ -1091,7 +1091,7 @@ TEST_CASE("B-REL-11: append-and-remove destroys the removed link and creates "
 
 // -- 4.14 validations, errors and unsupported features -----------------------
 
-TEST_CASE("B-VAL-01: tracked updates read, modify and write; there are no "
+TEST_CASE("B-VAL-01, I-CAP-10: tracked updates read, modify and write; there are no "
           "DB-expression changes",
           "[changes]") {
   // AshEvents rejects atomic (DB-expression) changes on tracked actions.
@@ -1321,4 +1321,47 @@ TEST_CASE("B-SM-03: repeated upserts without the condition keep the default",
   REQUIRE(evs.size() == 2);
   CHECK(evs[0].record_id == first.id);
   CHECK(evs[1].record_id == first.id);
+}
+
+TEST_CASE("I-CAP-13: changes and validations behave the same on tracked and "
+          "untracked actions",
+          "[changes]") {
+  // The same conditional change and custom-message validation on a tracked
+  // and an ignored action of one resource.
+  temp_dir dir;
+  app a;
+  a.add(event_log{"events"});
+  auto& r = a.add(resource{"Doc"});
+  r.attribute("title", types::string())
+    .attribute("state", types::string(), {.default_value = "draft"});
+  r.events("events").ignore_actions({"create_untracked"});
+  for (auto name : {"create_tracked", "create_untracked"})
+    r.create(name)
+      .accept({"title"})
+      .validate(validations::string_length("title", 2, 10)
+                  .with_message("title must have 2 to 10 characters"))
+      .change(changes::set_attribute("state", "titled")
+                .where(conditions::input_present("title")));
+  auto rt = runtime::start(a, {.path = dir.file("i13.db")});
+  REQUIRE(rt);
+  for (auto name : {"create_tracked", "create_untracked"}) {
+    INFO(name);
+    auto bad = (*rt)->run("Doc", name, {{"title", "x"}});
+    REQUIRE(!bad);
+    REQUIRE(field_errors(bad.error()).size() == 1);
+    CHECK(field_errors(bad.error())[0]
+          == field_error{"title", "title must have 2 to 10 characters"});
+    auto titled = (*rt)->run("Doc", name, {{"title", "ok"}});
+    REQUIRE(titled);
+    CHECK(titled->get("state") == "titled");
+    auto plain = (*rt)->run("Doc", name, {});
+    REQUIRE(plain);
+    CHECK(plain->get("state") == "draft");
+  }
+  // Only the tracked action wrote events.
+  auto page = (*rt)->events({});
+  REQUIRE(page);
+  CHECK(page->events.size() == 2);
+  for (auto& ev : page->events)
+    CHECK(ev.action == "create_tracked");
 }
