@@ -385,10 +385,8 @@ resource_impl(pointer self, std::shared_ptr<const model> m,
 
 resource_actor spawn_resource_actor(caf::actor_system& sys,
                                     std::shared_ptr<const model> m,
-                                    const runtime_options* opts,
-                                    std::string name, reader db,
+                                    const runtime_options* opts, reader db,
                                     event_log_actor log) {
-  (void) name;
   return sys.spawn<caf::detached>(resource_impl, std::move(m), opts,
                                   std::move(db), std::move(log));
 }

@@ -84,11 +84,11 @@ using resource_actor = action_actor::extend<
   caf::reacts_to<run_atom, call, record_slot>,
   caf::reacts_to<run_batch_atom, batch_call, batch_slot>>;
 
-/// Spawns the actor of resource `name`, reading through `db`.
+/// Spawns a resource actor reading through `db` (its own connection) and
+/// writing through `log`.
 resource_actor spawn_resource_actor(caf::actor_system& sys,
                                     std::shared_ptr<const model> m,
-                                    const runtime_options* opts,
-                                    std::string name, reader db,
+                                    const runtime_options* opts, reader db,
                                     event_log_actor log);
 
 } // namespace eventactors

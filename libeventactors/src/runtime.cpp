@@ -307,7 +307,7 @@ runtime::start(caf::actor_system& sys, app definitions, runtime_options opts) {
   ptr->log = spawn_event_log(sys, std::move(*w), ptr->opts.max_batch);
   for (auto& [name, rd] : readers)
     ptr->resources.emplace(name,
-                           spawn_resource_actor(sys, ptr->m, &ptr->opts, name,
+                           spawn_resource_actor(sys, ptr->m, &ptr->opts,
                                                 std::move(rd), ptr->log));
   ptr->dispatcher = sys.spawn(dispatcher_impl, ptr->resources,
                              ptr->dispatcher_stopped);
