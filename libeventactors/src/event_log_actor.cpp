@@ -9,11 +9,13 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/exit_reason.hpp>
+#include <caf/send.hpp>
 #include <caf/typed_event_based_actor.hpp>
 #include <caf/typed_response_promise.hpp>
 
 #include "detail/log.hpp"
 #include "eventactors/error.hpp"
+#include "replayer.hpp"
 
 namespace eventactors {
 
@@ -23,6 +25,9 @@ struct event_log_state {
   static inline const char* name = "eventactors.event_log";
 
   std::optional<writer> db;
+  std::shared_ptr<const model> m;
+  const runtime_options* opts = nullptr;
+  std::shared_ptr<replay_gate> gate;
   uint32_t max_batch = 256;
   bool flush_scheduled = false;
   std::vector<std::pair<caf::typed_response_promise<unit_receipt>,
@@ -66,10 +71,16 @@ struct event_log_state {
 
 using pointer = event_log_actor::stateful_pointer<event_log_state>;
 
-event_log_actor::behavior_type event_log_impl(pointer self, writer w,
-                                              uint32_t max_batch) {
-  self->state.db.emplace(std::move(w));
-  self->state.max_batch = max_batch == 0 ? 1 : max_batch;
+event_log_actor::behavior_type
+event_log_impl(pointer self, std::shared_ptr<const model> m,
+               const runtime_options* opts, std::shared_ptr<replay_gate> gate,
+               writer w) {
+  auto& st = self->state;
+  st.db.emplace(std::move(w));
+  st.m = std::move(m);
+  st.opts = opts;
+  st.gate = std::move(gate);
+  st.max_batch = opts->max_batch == 0 ? 1 : opts->max_batch;
   self->set_exit_handler([self](caf::exit_msg& msg) {
     // Commit what was accepted before stopping: its callers wait for it.
     self->state.flush();
@@ -78,6 +89,9 @@ event_log_actor::behavior_type event_log_impl(pointer self, writer w,
   return {
     [self](append_atom, unit& u) -> caf::result<unit_receipt> {
       auto& st = self->state;
+      if (u.epoch != st.gate->epoch.load())
+        return make_error(errc::replay_in_progress,
+                          "a replay ran while this action was prepared");
       caf::expected<unit_receipt> receipt{caf::error{}};
       try {
         receipt = st.db->apply(u);
@@ -106,6 +120,23 @@ event_log_actor::behavior_type event_log_impl(pointer self, writer w,
       }
       return rp;
     },
+    [self](replay_atom, replay_request& req,
+           caf::actor& progress_to) -> caf::result<replay_summary> {
+      auto& st = self->state;
+      // What was accepted before the replay commits first.
+      st.flush();
+      replayer rp{st.m, *st.opts, *st.db};
+      try {
+        return rp.run(req, [&](const replay_progress& p) {
+          if (progress_to)
+            caf::anon_send(progress_to, replay_atom_v, p);
+        });
+      } catch (const std::exception& e) {
+        st.db->rollback();
+        return make_error(errc::replay_failed,
+                          std::string{"replay failed: "} + e.what());
+      }
+    },
     [self](commit_atom) {
       auto& st = self->state;
       st.flush_scheduled = false;
@@ -123,9 +154,12 @@ event_log_actor::behavior_type event_log_impl(pointer self, writer w,
 
 } // namespace
 
-event_log_actor spawn_event_log(caf::actor_system& sys, writer w,
-                                uint32_t max_batch) {
-  return sys.spawn<caf::detached>(event_log_impl, std::move(w), max_batch);
+event_log_actor spawn_event_log(caf::actor_system& sys,
+                                std::shared_ptr<const model> m,
+                                const runtime_options* opts,
+                                std::shared_ptr<replay_gate> gate, writer w) {
+  return sys.spawn<caf::detached>(event_log_impl, std::move(m), opts,
+                                  std::move(gate), std::move(w));
 }
 
 } // namespace eventactors

@@ -10,7 +10,10 @@
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
+#include "eventactors/replay.hpp"
+#include "eventactors/runtime.hpp"
 #include "eventactors/type_ids.hpp"
+#include "replay_gate.hpp"
 #include "unit.hpp"
 #include "writer.hpp"
 
@@ -26,13 +29,19 @@ namespace eventactors {
 /// unit is answered at once and leaves no trace.
 using event_log_actor = caf::typed_actor<
   // Applies a unit; replies with the ids of the events it wrote, once
-  // committed.
+  // committed. Refuses units built before the last replay started.
   caf::replies_to<append_atom, unit>::with<unit_receipt>,
+  // Commits what is pending, then replays in one transaction; sends
+  // (replay_atom, replay_progress) to the given actor after every chunk.
+  caf::replies_to<replay_atom, replay_request, caf::actor>::with<
+    replay_summary>,
   // Commits the open transaction (sent to itself).
   caf::reacts_to<commit_atom>>;
 
 /// Spawns the event log actor around `w`.
-event_log_actor spawn_event_log(caf::actor_system& sys, writer w,
-                                uint32_t max_batch);
+event_log_actor spawn_event_log(caf::actor_system& sys,
+                                std::shared_ptr<const model> m,
+                                const runtime_options* opts,
+                                std::shared_ptr<replay_gate> gate, writer w);
 
 } // namespace eventactors

@@ -245,7 +245,7 @@ public:
   }
 
   bool replaying() const noexcept override {
-    return false;
+    return ex_.replaying();
   }
 
 private:
@@ -296,7 +296,7 @@ public:
   }
 
   bool replaying() const noexcept override {
-    return false;
+    return ex_.replaying;
   }
 
 private:
@@ -314,9 +314,10 @@ private:
 class action_run {
 public:
   action_run(execution& ex, execution::impl& st, unit& u, const call& c,
-             const json::object& forced, uint32_t depth)
+             const json::object& forced, uint32_t depth,
+             const replay_spec* spec)
     : ex_(ex), st_(st), unit_(u), call_(c), forced_(forced), depth_(depth),
-      opts_(*ex.env().options), model_(*ex.env().defs) {
+      opts_(*ex.env().options), model_(*ex.env().defs), replay_(spec) {
     // nop
   }
 
@@ -358,6 +359,10 @@ private:
     return res_->def->name() + "." + act_->name();
   }
 
+  /// Drops the hooks that must not run during replay: all but those
+  /// registered by changes the events section allows for the action.
+  void filter_replay_hooks();
+
   execution& ex_;
   execution::impl& st_;
   unit& unit_;
@@ -366,6 +371,11 @@ private:
   uint32_t depth_;
   const runtime_options& opts_;
   const model& model_;
+  /// Set when replay applies an event to this action.
+  const replay_spec* replay_;
+  /// The kind the action runs as (an upsert replayed onto an existing
+  /// record runs as an update).
+  action_kind kind_ = action_kind::create;
 
   const resource_info* res_ = nullptr;
   const action* act_ = nullptr;
@@ -446,7 +456,9 @@ caf::error action_run::prepare() {
       return err;
   env_ = opts_.env;
   env_.clock = [now = opts_.env.clock()] { return now; };
-  auto kind = act_->kind();
+  kind_ = replay_ && replay_->upsert_update ? action_kind::update
+                                            : act_->kind();
+  auto kind = kind_;
   auto& pk = *def.find_attribute(def.primary_key());
   // The record to change.
   if (kind != action_kind::create) {
@@ -515,7 +527,7 @@ caf::error action_run::prepare() {
       data_[key] = arg->options.sensitive ? json::value{} : val;
       args[key] = std::move(val);
       input[key] = kvp.value();
-    } else if (!act_->skips_unknown_inputs()) {
+    } else if (!act_->skips_unknown_inputs() && !replay_) {
       std::string known;
       for (auto& a : act_->accepted())
         known += (known.empty() ? "" : ", ") + a;
@@ -608,17 +620,31 @@ caf::error action_run::prepare() {
   }
   for (auto& kvp : forced_)
     cs_->put(kvp.key(), kvp.value());
-  // Changes and validations, in declaration order.
-  for (auto& [c, kinds] : def.resource_changes())
-    if (std::find(kinds.begin(), kinds.end(), kind) != kinds.end())
-      c.apply(*cs_);
-  for (auto& step : act_->steps()) {
-    if (step.change) {
-      step.change->apply(*cs_);
-    } else if (auto err = step.validation->check(*cs_)) {
-      cs_->add_error(err->field, err->message);
+  if (replay_)
+    cs_->set_replay(replay_->changed);
+  // Changes and validations, in declaration order (an upsert replayed as an
+  // update has none, like AshEvents' derived replay update).
+  if (!replay_ || !replay_->upsert_update) {
+    for (auto& [c, kinds] : def.resource_changes())
+      if (std::find(kinds.begin(), kinds.end(), kind) != kinds.end())
+        c.apply(*cs_);
+    for (auto& step : act_->steps()) {
+      if (step.change) {
+        step.change->apply(*cs_);
+      } else if (auto err = step.validation->check(*cs_)) {
+        cs_->add_error(err->field, err->message);
+      }
     }
   }
+  if (replay_ && (replay_->force || replay_->upsert_update)) {
+    // Last: the values the live action computed, as the event recorded
+    // them (the primary key is already in place).
+    for (auto& kvp : replay_->changed)
+      if (kvp.key() != def.primary_key() && def.find_attribute(kvp.key()))
+        cs_->set_attribute(kvp.key(), kvp.value());
+  }
+  if (ex_.replaying())
+    filter_replay_hooks();
   if (!cs_->errors().empty())
     return invalid(where(), cs_->errors());
   return {};
@@ -741,7 +767,7 @@ caf::expected<record> action_run::around(
 
 caf::expected<record> action_run::perform(changeset& cs) {
   auto& def = *res_->def;
-  auto kind = act_->kind();
+  auto kind = kind_;
   unit_context ctx{ex_, call_.actor, depth_};
   // By index, with a copy: a hook may register further hooks.
   for (size_t i = 0; i < cs.registered_hooks().before_action.size(); ++i) {
@@ -769,7 +795,7 @@ caf::expected<record> action_run::perform(changeset& cs) {
     if (!errs.empty())
       return invalid(where(), std::move(errs));
     std::optional<overlay_entry> existing;
-    if (auto& ident = act_->upsert_identity()) {
+    if (auto& ident = act_->upsert_identity(); ident && !ex_.replaying()) {
       auto found = find_identity(*def.find_identity(*ident), values,
                                  json::value{});
       if (!found)
@@ -879,8 +905,8 @@ caf::expected<record> action_run::perform(changeset& cs) {
     put_overlay(overlay_key(def.name(), record_id_),
                 overlay_entry{std::nullopt, original_->version + 1});
   }
-  // The event.
-  if (res_->tracks(act_->name())) {
+  // The event (none while replaying).
+  if (res_->tracks(act_->name()) && !ex_.replaying()) {
     auto& ev_cfg = *def.events();
     event_draft ev;
     ev.log = res_->log->name();
@@ -933,10 +959,12 @@ caf::expected<record> action_run::perform(changeset& cs) {
   rec.resource = def.name();
   rec.id = record_id_;
   rec.values = std::move(record_values);
-  // Relationship management, then the after_action hooks.
-  for (auto& m : act_->managed())
-    if (auto err = manage(m, rec))
-      return err;
+  // Relationship management (not in replay: the related records come back
+  // from their own events), then the after_action hooks.
+  if (!ex_.replaying())
+    for (auto& m : act_->managed())
+      if (auto err = manage(m, rec))
+        return err;
   for (size_t i = 0; i < cs.registered_hooks().after_action.size(); ++i) {
     auto h = cs.registered_hooks().after_action[i];
     if (auto err = h.fn(ctx, cs, rec))
@@ -1155,6 +1183,31 @@ caf::expected<record> action_run::operator()() {
   return result;
 }
 
+void action_run::filter_replay_hooks() {
+  std::vector<std::string> allowed;
+  if (auto ev = res_->def->events()) {
+    auto i = ev->allowed_changes().find(act_->name());
+    if (i != ev->allowed_changes().end())
+      allowed = i->second;
+  }
+  auto keep = [&](const auto& h) {
+    return std::find(allowed.begin(), allowed.end(), h.change)
+           != allowed.end();
+  };
+  auto filter = [&](auto& xs) {
+    xs.erase(std::remove_if(xs.begin(), xs.end(),
+                            [&](const auto& h) { return !keep(h); }),
+             xs.end());
+  };
+  auto& hooks = cs_->registered_hooks();
+  filter(hooks.before_action);
+  filter(hooks.after_action);
+  filter(hooks.around_action);
+  filter(hooks.before_transaction);
+  filter(hooks.after_transaction);
+  filter(hooks.around_transaction);
+}
+
 void action_run::push_deferred(caf::expected<record> outcome) {
   deferred_hooks d;
   d.who = call_.actor;
@@ -1230,8 +1283,21 @@ caf::expected<record> execution::run(const call& c) {
 caf::expected<record> execution::run_nested(const call& c,
                                             const json::object& forced,
                                             uint32_t depth) {
+  return run_step(c, forced, depth, nullptr);
+}
+
+caf::expected<record> execution::run_replay(const call& c,
+                                            const json::object& forced,
+                                            const replay_spec& spec) {
+  return run_step(c, forced, depth_, &spec);
+}
+
+caf::expected<record> execution::run_step(const call& c,
+                                          const json::object& forced,
+                                          uint32_t depth,
+                                          const replay_spec* spec) {
   auto point = checkpoint();
-  action_run step{*this, *impl_, unit_, c, forced, depth};
+  action_run step{*this, *impl_, unit_, c, forced, depth, spec};
   caf::expected<record> result{caf::error{}};
   try {
     result = step();
@@ -1329,7 +1395,10 @@ caf::error execution::finish(const caf::expected<unit_receipt>& outcome) {
 }
 
 bool retryable(const caf::error& err, const model& m, const call& c) {
-  if (is(err, errc::concurrent_modification))
+  // A unit built before a replay started reads stale state: run it again
+  // (the replay gate then refuses it while the replay runs).
+  if (is(err, errc::concurrent_modification)
+      || is(err, errc::replay_in_progress))
     return true;
   if (!is(err, errc::conflict))
     return false;
@@ -1358,7 +1427,8 @@ caf::expected<record> execution::run_unit(executor& ex, const call& c,
     }
     auto receipt = ex.commit(unit_ex.pending());
     if (!receipt) {
-      if (retryable(receipt.error(), *ex.defs, c))
+      if (retryable(receipt.error(), *ex.defs, c)
+          && !is(receipt.error(), errc::replay_in_progress))
         continue;
       unit_ex.finish(receipt.error());
       return std::move(receipt.error());

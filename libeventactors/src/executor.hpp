@@ -28,6 +28,19 @@ namespace eventactors {
 /// for actions run by after_transaction hooks.
 using commit_fn = std::function<caf::expected<unit_receipt>(unit&)>;
 
+/// How an action runs when replay applies an event to it.
+struct replay_spec {
+  /// The event's changed attributes, with the primary key added when they
+  /// lack it; what `changeset::replay_changed_attributes` shows.
+  json::object changed;
+  /// Force the changed attributes after the changes ran (force_change), or
+  /// they were merged into the input already (as_arguments).
+  bool force = true;
+  /// A create event replayed onto an upsert target whose record exists:
+  /// runs as an update with the event's input and no changes.
+  bool upsert_update = false;
+};
+
 /// What an execution needs from its surroundings. One per thread (actor):
 /// the reader is not shared.
 struct executor {
@@ -35,6 +48,9 @@ struct executor {
   const runtime_options* options = nullptr;
   reader* db = nullptr;
   commit_fn commit;
+  /// Set for replay: no action writes an event, relationship management is
+  /// off, and only hooks of allowed changes run.
+  bool replaying = false;
 };
 
 /// Builds one unit: runs an action (casting its input, applying defaults,
@@ -60,6 +76,20 @@ public:
   /// relationship management, with `forced` attributes set directly.
   caf::expected<record> run_nested(const call& c, const json::object& forced,
                                    uint32_t depth);
+
+  /// Applies a replayed event: runs `c` (whose input is the event's data,
+  /// filtered to what the action takes) in replay mode with `forced`
+  /// attributes (the primary key of creates). Writes no event; skips
+  /// relationship management and every hook not registered by a change
+  /// the events section allows for the action.
+  caf::expected<record> run_replay(const call& c, const json::object& forced,
+                                   const replay_spec& spec);
+
+  /// True for executions that apply replayed events: no action in them
+  /// writes an event.
+  bool replaying() const noexcept {
+    return ex_.replaying;
+  }
 
   /// The writes to commit.
   unit& pending() noexcept {
@@ -149,6 +179,9 @@ private:
   uint32_t depth_;
   std::unique_ptr<impl> impl_;
   caf::error thrown(const call& c, const std::string& what) const;
+
+  caf::expected<record> run_step(const call& c, const json::object& forced,
+                                 uint32_t depth, const replay_spec* spec);
 
   unit unit_;
   std::optional<unit_receipt> receipt_;

@@ -39,6 +39,7 @@ struct resource_state {
   const runtime_options* opts = nullptr;
   std::optional<reader> db;
   event_log_actor log;
+  std::shared_ptr<replay_gate> gate;
   executor ex;
   /// Records with work in flight, and the calls waiting for them.
   std::map<std::string, std::deque<job>> busy;
@@ -107,6 +108,14 @@ void release(pointer self, const std::optional<std::string>& key) {
 /// it completed (and replied) already.
 bool execute(pointer self, job& j, const std::optional<std::string>& key) {
   auto& st = self->state;
+  auto epoch = st.gate->epoch.load();
+  if (st.gate->active) {
+    j.reply(make_error(errc::replay_in_progress,
+                       j.c.resource + "." + j.c.action
+                         + ": a replay is in progress; retry when it is "
+                           "done"));
+    return false;
+  }
   auto ex = std::make_shared<execution>(st.ex);
   auto rec = ex->run(j.c);
   if (ex->committed()) {
@@ -130,6 +139,7 @@ bool execute(pointer self, job& j, const std::optional<std::string>& key) {
     return false;
   }
   ++st.in_flight;
+  ex->pending().epoch = epoch;
   self
     ->request(st.log, caf::infinite, append_atom_v,
               std::move(ex->pending()))
@@ -230,6 +240,15 @@ void run_atomic_batch(pointer self, batch_call b,
                       uint32_t attempt) {
   auto& st = self->state;
   auto n = b.items.size();
+  auto epoch = st.gate->epoch.load();
+  if (st.gate->active) {
+    fail_all(n, done,
+             make_error(errc::replay_in_progress,
+                        b.resource + "." + b.action
+                          + ": a replay is in progress; retry when it is "
+                            "done"));
+    return;
+  }
   auto ex = std::make_shared<execution>(st.ex);
   // The items share one unit: no item may commit it on its own.
   ex->may_commit_inline(false);
@@ -252,6 +271,7 @@ void run_atomic_batch(pointer self, batch_call b,
     records.push_back(std::move(*rec));
   }
   ++st.in_flight;
+  ex->pending().epoch = epoch;
   self
     ->request(st.log, caf::infinite, append_atom_v,
               std::move(ex->pending()))
@@ -315,10 +335,12 @@ void run_batch(pointer self, batch_call b,
 
 resource_actor::behavior_type
 resource_impl(pointer self, std::shared_ptr<const model> m,
-              const runtime_options* opts, reader db, event_log_actor log) {
+              const runtime_options* opts, std::shared_ptr<replay_gate> gate,
+              reader db, event_log_actor log) {
   auto& st = self->state;
   st.m = std::move(m);
   st.opts = opts;
+  st.gate = std::move(gate);
   st.db.emplace(std::move(db));
   st.log = log;
   st.ex.defs = st.m;
@@ -327,8 +349,12 @@ resource_impl(pointer self, std::shared_ptr<const model> m,
   // Blocking commit for around_transaction hooks and for actions that
   // after_transaction hooks run. This actor is detached, so waiting here
   // stalls only this resource.
-  st.ex.commit = [sys = &self->system(),
-                  log](unit& u) -> caf::expected<unit_receipt> {
+  st.ex.commit = [sys = &self->system(), log,
+                  gate = st.gate](unit& u) -> caf::expected<unit_receipt> {
+    if (gate->active)
+      return make_error(errc::replay_in_progress,
+                        "a replay is in progress; retry when it is done");
+    u.epoch = gate->epoch.load();
     caf::scoped_actor blocking{*sys};
     caf::expected<unit_receipt> result{caf::error{}};
     blocking->request(log, caf::infinite, append_atom_v, std::move(u))
@@ -385,10 +411,12 @@ resource_impl(pointer self, std::shared_ptr<const model> m,
 
 resource_actor spawn_resource_actor(caf::actor_system& sys,
                                     std::shared_ptr<const model> m,
-                                    const runtime_options* opts, reader db,
-                                    event_log_actor log) {
+                                    const runtime_options* opts,
+                                    std::shared_ptr<replay_gate> gate,
+                                    reader db, event_log_actor log) {
   return sys.spawn<caf::detached>(resource_impl, std::move(m), opts,
-                                  std::move(db), std::move(log));
+                                  std::move(gate), std::move(db),
+                                  std::move(log));
 }
 
 } // namespace eventactors

@@ -17,6 +17,7 @@
 #include "eventactors/action_actor.hpp"
 #include "eventactors/runtime.hpp"
 #include "model.hpp"
+#include "replay_gate.hpp"
 #include "reader.hpp"
 
 namespace eventactors {
@@ -88,7 +89,8 @@ using resource_actor = action_actor::extend<
 /// writing through `log`.
 resource_actor spawn_resource_actor(caf::actor_system& sys,
                                     std::shared_ptr<const model> m,
-                                    const runtime_options* opts, reader db,
-                                    event_log_actor log);
+                                    const runtime_options* opts,
+                                    std::shared_ptr<replay_gate> gate,
+                                    reader db, event_log_actor log);
 
 } // namespace eventactors

@@ -22,6 +22,8 @@
 
 #include "detail/log.hpp"
 #include "event_log_actor.hpp"
+#include "executor.hpp"
+#include "replay_coordinator.hpp"
 #include "eventactors/action_actor.hpp"
 #include "eventactors/error.hpp"
 #include "eventactors/init.hpp"
@@ -139,6 +141,8 @@ struct runtime::impl {
   event_log_actor log;
   std::map<std::string, resource_actor, std::less<>> resources;
   action_actor dispatcher;
+  replay_actor coordinator;
+  std::shared_ptr<replay_gate> gate = std::make_shared<replay_gate>();
   std::unique_ptr<reader_pool> readers;
   /// Synchronous calls waiting for a result; failed when the runtime stops.
   std::mutex slots_mtx;
@@ -204,6 +208,10 @@ struct runtime::impl {
     // then the log, which commits what it accepted before it exits.
     *dispatcher_stopped = true;
     caf::scoped_actor self{*sys};
+    if (coordinator) {
+      self->send_exit(coordinator, caf::exit_reason::user_shutdown);
+      self->wait_for(coordinator);
+    }
     for (auto& [name, hdl] : resources)
       self->send_exit(hdl, caf::exit_reason::user_shutdown);
     for (auto& [name, hdl] : resources)
@@ -239,6 +247,7 @@ runtime::~runtime() {
   // Detached actors' threads end only once no handle refers to them.
   impl_->resources.clear();
   impl_->dispatcher = nullptr;
+  impl_->coordinator = nullptr;
   impl_->log = nullptr;
   impl_->own_sys.reset();
 }
@@ -304,11 +313,14 @@ runtime::start(caf::actor_system& sys, app definitions, runtime_options opts) {
     readers.emplace_back(name, std::move(*rd));
   }
   ptr->sys = &sys;
-  ptr->log = spawn_event_log(sys, std::move(*w), ptr->opts.max_batch);
+  ptr->log = spawn_event_log(sys, ptr->m, &ptr->opts, ptr->gate,
+                             std::move(*w));
   for (auto& [name, rd] : readers)
-    ptr->resources.emplace(name,
-                           spawn_resource_actor(sys, ptr->m, &ptr->opts,
-                                                std::move(rd), ptr->log));
+    ptr->resources.emplace(name, spawn_resource_actor(sys, ptr->m, &ptr->opts,
+                                                      ptr->gate, std::move(rd),
+                                                      ptr->log));
+  ptr->coordinator = spawn_replay_coordinator(sys, ptr->m, &ptr->opts,
+                                              ptr->gate, ptr->log);
   ptr->dispatcher = sys.spawn(dispatcher_impl, ptr->resources,
                              ptr->dispatcher_stopped);
   ptr->readers = std::make_unique<reader_pool>(ptr->m, ptr->opts.path,
@@ -381,6 +393,139 @@ std::vector<caf::expected<record>> runtime::run_batch(batch_call c) {
       out.emplace_back(make_error(errc::storage_failure, "missing result"));
   }
   return out;
+}
+
+namespace {
+
+/// Sends a request to the replay coordinator from a blocking actor and
+/// waits for the reply, passing progress messages to `progress`.
+template <class T, class... Ts>
+caf::expected<T> ask_coordinator(caf::actor_system& sys,
+                                 const replay_actor& coordinator,
+                                 const runtime::progress_fn& progress,
+                                 Ts&&... xs) {
+  caf::scoped_actor self{sys};
+  self->send(coordinator, std::forward<Ts>(xs)...);
+  std::optional<caf::expected<T>> result;
+  self->receive_while([&] { return !result; })(
+    [&](replay_atom, const replay_progress& p) {
+      if (progress)
+        progress(p);
+    },
+    [&](T& x) { result = std::move(x); },
+    [&](caf::error& err) { result = std::move(err); });
+  return std::move(*result);
+}
+
+} // namespace
+
+caf::expected<replay_summary> runtime::replay(replay_request req,
+                                              const progress_fn& progress) {
+  auto& d = *impl_;
+  if (d.stopped)
+    return stopped_error();
+  return ask_coordinator<replay_summary>(*d.sys, d.coordinator, progress,
+                                         replay_atom_v, std::move(req));
+}
+
+caf::expected<replay_summary> runtime::fork(replay_request req,
+                                            std::string path,
+                                            const progress_fn& progress) {
+  auto& d = *impl_;
+  if (d.stopped)
+    return stopped_error();
+  return ask_coordinator<replay_summary>(*d.sys, d.coordinator, progress,
+                                         fork_atom_v, std::move(req),
+                                         std::move(path));
+}
+
+caf::expected<verify_report> runtime::verify(std::string log,
+                                             uint32_t max_differences,
+                                             const progress_fn& progress) {
+  auto& d = *impl_;
+  if (d.stopped)
+    return stopped_error();
+  return ask_coordinator<verify_report>(*d.sys, d.coordinator, progress,
+                                        verify_atom_v, std::move(log),
+                                        max_differences);
+}
+
+caf::expected<json::value> runtime::append(new_event ev) {
+  auto& d = *impl_;
+  if (d.stopped)
+    return stopped_error();
+  auto log = d.m->find_log(ev.log);
+  if (!log)
+    return make_error(errc::invalid_input,
+                      "append: no event log \"" + ev.log + "\"");
+  auto bad = [](const std::string& what) {
+    return make_error(errc::invalid_input, "append: " + what);
+  };
+  if (ev.resource.empty())
+    return bad("resource is required");
+  if (ev.action.empty())
+    return bad("action is required");
+  if (ev.version < 1)
+    return bad("version must be positive, got " + std::to_string(ev.version));
+  if (ev.record_id.is_null())
+    return bad("record_id is required");
+  json::value record_id;
+  auto key_type = log->record_id() == record_id_kind::uuid ? types::uuid()
+                  : log->record_id() == record_id_kind::integer
+                    ? types::integer()
+                    : types::string();
+  if (auto err = key_type.cast(ev.record_id, record_id))
+    return bad("record_id: " + *err);
+  json::object actors;
+  for (auto& kvp : ev.actors) {
+    auto col = log->column_named(kvp.key());
+    if (!col)
+      return bad("event log " + log->name() + " has no actor column "
+                 + std::string{kvp.key()});
+    auto type = col->type == actor_key_kind::uuid      ? types::uuid()
+                : col->type == actor_key_kind::integer ? types::integer()
+                                                       : types::string();
+    json::value key;
+    if (auto err = type.cast(kvp.value(), key))
+      return bad(std::string{kvp.key()} + ": " + *err);
+    actors[kvp.key()] = std::move(key);
+  }
+  std::size_t bytes = 0;
+  for (auto* x : {&ev.data, &ev.changed_attributes, &ev.metadata})
+    if (auto err = check_json(*x, d.opts.max_input_bytes, bytes))
+      return make_error(errc::input_too_large, "append: " + *err);
+  unit u;
+  write_op op;
+  op.resource = ev.resource;
+  op.kind = write_kind::none;
+  op.record_id = record_id;
+  event_draft draft;
+  draft.log = log->name();
+  draft.action = ev.action;
+  draft.action_type = ev.action_type;
+  draft.actors = std::move(actors);
+  draft.data = std::move(ev.data);
+  draft.changed_attributes = std::move(ev.changed_attributes);
+  draft.metadata = std::move(ev.metadata);
+  draft.version = ev.version;
+  draft.occurred_at = ev.occurred_at ? *ev.occurred_at : d.opts.env.clock();
+  op.event = std::move(draft);
+  u.ops.push_back(std::move(op));
+  if (d.gate->active)
+    return make_error(errc::replay_in_progress,
+                      "append: a replay is in progress; retry when it is "
+                      "done");
+  u.epoch = d.gate->epoch.load();
+  caf::scoped_actor self{*d.sys};
+  caf::expected<json::value> result{caf::error{}};
+  self->request(d.log, d.opts.call_timeout, append_atom_v, std::move(u))
+    .receive(
+      [&](unit_receipt& receipt) {
+        result = receipt.event_ids.empty() ? json::value{}
+                                           : receipt.event_ids.front();
+      },
+      [&](caf::error& err) { result = std::move(err); });
+  return result;
 }
 
 caf::expected<record> runtime::get(std::string_view resource,
@@ -569,6 +714,10 @@ caf::expected<runtime_options> read_options(const caf::settings& cfg,
 
 action_actor actions(runtime& rt) {
   return rt.internals().dispatcher;
+}
+
+replay_actor replays(runtime& rt) {
+  return rt.internals().coordinator;
 }
 
 } // namespace eventactors

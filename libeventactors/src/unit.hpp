@@ -58,8 +58,9 @@ typename Inspector::result_type inspect(Inspector& f, event_draft& x) {
            load);
 }
 
-/// What a write does to its record.
-enum class write_kind : uint8_t { insert, update, remove };
+/// What a write does to its record (`none`: an event appended on its own,
+/// see `runtime::append`).
+enum class write_kind : uint8_t { insert, update, remove, none };
 
 /// One record change, with the event that logs it (none for untracked
 /// actions and for replay).
@@ -97,11 +98,14 @@ typename Inspector::result_type inspect(Inspector& f, write_op& x) {
 /// together, in order, or not at all.
 struct unit {
   std::vector<write_op> ops;
+  /// The replay epoch the unit was built in: the event log actor refuses
+  /// units built before the last replay started (their reads are stale).
+  uint64_t epoch = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, unit& x) {
-  return f(caf::meta::type_name("unit"), x.ops);
+  return f(caf::meta::type_name("unit"), x.ops, x.epoch);
 }
 
 /// What the event log actor reports for a committed unit: per op, the id

@@ -177,6 +177,14 @@ caf::expected<unit_receipt> writer::apply(const unit& u) {
 }
 
 caf::error writer::apply_op(const write_op& op, json::value& event_id) {
+  if (op.kind == write_kind::none) {
+    // An event on its own (runtime::append): its resource need not exist.
+    auto id = write_event(op);
+    if (!id)
+      return std::move(id.error());
+    event_id = std::move(*id);
+    return {};
+  }
   auto res = model_->find(op.resource);
   if (!res)
     return make_error(errc::unknown_resource,
@@ -187,7 +195,7 @@ caf::error writer::apply_op(const write_op& op, json::value& event_id) {
   if (auto err = write_record(*res, op))
     return err;
   if (op.event) {
-    auto id = write_event(*res, op);
+    auto id = write_event(op);
     if (!id)
       return std::move(id.error());
     event_id = std::move(*id);
@@ -257,6 +265,8 @@ caf::error writer::write_record(const resource_info& res,
                           describe(op) + " changed or vanished since read");
       return {};
     }
+    case write_kind::none:
+      return {};
     case write_kind::remove: {
       sql = "DELETE FROM " + table + " WHERE " + pk + " = ?";
       if (op.expected_version > 0)
@@ -280,8 +290,7 @@ caf::error writer::write_record(const resource_info& res,
   return {};
 }
 
-caf::expected<json::value> writer::write_event(const resource_info& res,
-                                               const write_op& op) {
+caf::expected<json::value> writer::write_event(const write_op& op) {
   auto& ev = *op.event;
   auto log = model_->find_log(ev.log);
   if (!log)
@@ -314,7 +323,7 @@ caf::expected<json::value> writer::write_event(const resource_info& res,
     id = json::string{next_event_id()};
     st.bind(index++, std::string_view{id.get_string()});
   }
-  st.bind(index++, std::string_view{res.def->name()});
+  st.bind(index++, std::string_view{op.resource});
   codec::bind_key(st, index++, op.record_id);
   st.bind(index++, std::string_view{ev.action});
   auto type = to_string(ev.action_type);

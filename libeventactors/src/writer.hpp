@@ -72,8 +72,7 @@ private:
 
   caf::error write_record(const resource_info& res, const write_op& op);
 
-  caf::expected<json::value> write_event(const resource_info& res,
-                                         const write_op& op);
+  caf::expected<json::value> write_event(const write_op& op);
 
   std::shared_ptr<const model> model_;
   sqlite::database db_;

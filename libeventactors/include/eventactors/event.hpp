@@ -74,6 +74,29 @@ typename Inspector::result_type inspect(Inspector& f, event& x) {
            changed.text, metadata.text, x.version, at, load);
 }
 
+/// An event to append on its own, without a record change (AshEvents'
+/// public append action): for importing history or writing events that
+/// replay should apply. See `runtime::append`.
+struct new_event {
+  /// The event log; empty for the first one defined.
+  std::string log;
+  /// Required: the resource and action names (they need not exist in the
+  /// definitions; replay overrides can route them).
+  std::string resource;
+  std::string action;
+  action_kind action_type = action_kind::create;
+  /// Required; cast to the log's record_id type.
+  json::value record_id;
+  /// Actor column to key.
+  json::object actors;
+  json::object data;
+  json::object changed_attributes;
+  json::object metadata;
+  int32_t version = 1;
+  /// Defaults to now.
+  std::optional<timestamp> occurred_at;
+};
+
 /// Selects events. Unset fields do not filter. Results are ordered by id.
 struct event_filter {
   /// The event log (table) to read; empty for the only or first log.

@@ -21,6 +21,7 @@
 #include "eventactors/environment.hpp"
 #include "eventactors/event.hpp"
 #include "eventactors/record.hpp"
+#include "eventactors/replay.hpp"
 
 namespace eventactors {
 
@@ -128,6 +129,41 @@ public:
 
   /// Runs the batch form of an action: one result per item, in order.
   std::vector<caf::expected<record>> run_batch(batch_call c);
+
+  /// Appends an event on its own, without a record change: for importing
+  /// history or writing events for replay to apply. Returns the event id.
+  caf::expected<json::value> append(new_event ev);
+
+  // -- replay -----------------------------------------------------------------
+
+  /// Called with the progress of a replay after every chunk of events.
+  using progress_fn = std::function<void(const replay_progress&)>;
+
+  /// Rebuilds the records of an event log's resources from its events:
+  /// clears them (the log's clear callback), then applies the events (all,
+  /// or up to `req`'s cut) in id order, routed through the replay overrides,
+  /// with hooks off except those of allowed changes; writes no event. One
+  /// transaction: it commits completely or not at all, and readers see the
+  /// old records until it commits. New actions meanwhile fail with
+  /// `errc::replay_in_progress`. An event that cannot be applied fails the
+  /// replay with `errc::replay_failed` naming it.
+  caf::expected<replay_summary> replay(replay_request req = {},
+                                       const progress_fn& progress = {});
+
+  /// Replays up to `req`'s cut into a new database file at `path`: copies
+  /// the events up to the cut from one snapshot, rebuilds the records there.
+  /// This database is only read. A runtime can open the fork and run
+  /// what-if actions on it.
+  caf::expected<replay_summary> fork(replay_request req, std::string path,
+                                     const progress_fn& progress = {});
+
+  /// Replays every event of `log` (empty: the first) into a scratch copy
+  /// and compares the records with the live ones, field by field: whether
+  /// the log still rebuilds the data. Lists up to `max_differences`
+  /// differences (all are counted).
+  caf::expected<verify_report> verify(std::string log = {},
+                                      uint32_t max_differences = 1000,
+                                      const progress_fn& progress = {});
 
   // -- reads ------------------------------------------------------------------
 

@@ -12,6 +12,7 @@
 #include "eventactors/error.hpp"
 #include "eventactors/event.hpp"
 #include "eventactors/record.hpp"
+#include "eventactors/replay.hpp"
 
 /// The message types and atoms of libeventactors. Applications start their
 /// own block at `caf::id_block::eventactors::end`.
@@ -24,7 +25,13 @@ CAF_BEGIN_TYPE_ID_BLOCK(eventactors, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(eventactors, (eventactors::call))
   CAF_ADD_TYPE_ID(eventactors, (eventactors::event))
   CAF_ADD_TYPE_ID(eventactors, (eventactors::field_error))
+  CAF_ADD_TYPE_ID(eventactors, (eventactors::difference))
+  CAF_ADD_TYPE_ID(eventactors, (eventactors::missing_record))
   CAF_ADD_TYPE_ID(eventactors, (eventactors::record))
+  CAF_ADD_TYPE_ID(eventactors, (eventactors::replay_progress))
+  CAF_ADD_TYPE_ID(eventactors, (eventactors::replay_request))
+  CAF_ADD_TYPE_ID(eventactors, (eventactors::replay_summary))
+  CAF_ADD_TYPE_ID(eventactors, (eventactors::verify_report))
   CAF_ADD_TYPE_ID(eventactors, (std::vector<eventactors::event>))
   CAF_ADD_TYPE_ID(eventactors, (std::vector<eventactors::field_error>))
   CAF_ADD_TYPE_ID(eventactors, (std::vector<eventactors::record>))
@@ -33,5 +40,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(eventactors, caf::first_custom_type_id)
   CAF_ADD_ATOM(eventactors, eventactors, run_batch_atom, "run_batch")
   CAF_ADD_ATOM(eventactors, eventactors, append_atom, "append")
   CAF_ADD_ATOM(eventactors, eventactors, commit_atom, "commit")
+  CAF_ADD_ATOM(eventactors, eventactors, replay_atom, "replay")
+  CAF_ADD_ATOM(eventactors, eventactors, fork_atom, "fork")
+  CAF_ADD_ATOM(eventactors, eventactors, verify_atom, "verify")
 
 CAF_END_TYPE_ID_BLOCK(eventactors)

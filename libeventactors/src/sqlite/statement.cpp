@@ -46,6 +46,12 @@ void statement::bind(int index, std::string_view x) noexcept {
                       SQLITE_TRANSIENT, SQLITE_UTF8);
 }
 
+void statement::bind_from(int index, const statement& src,
+                          int column) noexcept {
+  sqlite3_bind_value(handle_.get(), index,
+                     sqlite3_column_value(src.handle_.get(), column));
+}
+
 caf::expected<bool> statement::step() {
   auto rc = sqlite3_step(handle_.get());
   if (rc == SQLITE_ROW)

@@ -41,6 +41,9 @@ public:
   void bind(int index, double x) noexcept;
   void bind(int index, std::string_view x) noexcept;
 
+  /// Binds column `column` of `src`'s current row, whatever its type.
+  void bind_from(int index, const statement& src, int column) noexcept;
+
   // -- stepping ---------------------------------------------------------------
 
   /// Steps once: true when a row is ready, false when done.

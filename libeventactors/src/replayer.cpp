@@ -1,0 +1,493 @@
+// This file is part of libeventactors.
+// Copyright (c) the libeventactors authors. Distributed under the MIT license.
+
+#include "replayer.hpp"
+
+#include <algorithm>
+#include <chrono>
+
+#include <boost/json/serialize.hpp>
+
+#include "codec.hpp"
+#include "detail/log.hpp"
+#include "eventactors/error.hpp"
+#include "executor.hpp"
+#include "uuid.hpp"
+
+namespace eventactors {
+
+namespace {
+
+std::string show(const json::value& x) {
+  return json::serialize(x);
+}
+
+/// The WHERE clause selecting the events of a cut; `binds` gets its values.
+std::string cut_clause(const replay_request& req,
+                       std::vector<json::value>& binds) {
+  if (req.last_event_id) {
+    binds.push_back(*req.last_event_id);
+    return " AND id <= ?";
+  }
+  if (req.point_in_time) {
+    binds.push_back(json::string{format_timestamp(*req.point_in_time)});
+    return " AND occurred_at <= ?";
+  }
+  return {};
+}
+
+/// The clear callback's view: deletes records inside the replay's
+/// transaction.
+class clear_records : public clear_context {
+public:
+  clear_records(const model& m, sqlite3* db, const event_log& log)
+    : model_(m), db_(db), log_(log) {
+    // nop
+  }
+
+  caf::error clear(std::string_view resource) override {
+    auto res = model_.find(resource);
+    if (!res)
+      return make_error(errc::unknown_resource,
+                        "clear_records_for_replay: no resource \""
+                          + std::string{resource} + "\"");
+    return sqlite::exec(db_, "DELETE FROM " + codec::quote(res->def->table()));
+  }
+
+  std::vector<std::string> tracked_resources() const override {
+    return model_.tracked_by(log_.name());
+  }
+
+private:
+  const model& model_;
+  sqlite3* db_;
+  const event_log& log_;
+};
+
+std::string override_label(const replay_override& ov) {
+  std::string label = ov.resource + "." + ov.action + " v";
+  for (size_t i = 0; i < ov.versions.size(); ++i) {
+    if (i > 0)
+      label += ',';
+    label += std::to_string(ov.versions[i]);
+  }
+  return label;
+}
+
+bool kind_matches(action_kind event_type, const action& target) {
+  return event_type == target.kind();
+}
+
+} // namespace
+
+// -- the replay run -------------------------------------------------------------
+
+struct replayer::impl {
+  const model& m;
+  const runtime_options& opts;
+  writer& w;
+  const event_log& log;
+  reader rd;
+  executor ex;
+  replay_summary summary;
+
+  impl(std::shared_ptr<const model> defs, const runtime_options& o,
+       writer& wr, const event_log& l)
+    : m(*defs), opts(o), w(wr), log(l),
+      rd(reader::borrow(defs, wr.get())) {
+    ex.defs = std::move(defs);
+    ex.options = &opts;
+    ex.db = &rd;
+    ex.replaying = true;
+    // Actions that allowed after_transaction hooks run become part of the
+    // replay's transaction.
+    ex.commit = [this](unit& u) { return w.apply(u); };
+  }
+
+  caf::error fail(const event& ev, const std::string& target,
+                  const caf::error& cause) {
+    auto msg = "event " + show(ev.id) + " (" + ev.resource + "." + ev.action
+               + " v" + std::to_string(ev.version) + ", record "
+               + show(ev.record_id) + ")";
+    if (!target.empty() && target != ev.resource + "." + ev.action)
+      msg += " routed to " + target;
+    msg += ": " + render(cause);
+    return make_error(errc::replay_failed, std::move(msg),
+                      field_errors(cause));
+  }
+
+  caf::error apply(const event& ev) {
+    // The first override matching resource, action and version routes the
+    // event; otherwise it goes to its own action.
+    const replay_override* ov = nullptr;
+    for (auto& x : log.overrides())
+      if (x.resource == ev.resource && x.action == ev.action
+          && std::find(x.versions.begin(), x.versions.end(), ev.version)
+               != x.versions.end()) {
+        ov = &x;
+        break;
+      }
+    std::vector<replay_route> targets;
+    if (ov) {
+      targets = ov->route_to;
+      ++summary.overrides_used[override_label(*ov)];
+    } else {
+      auto res = m.find(ev.resource);
+      if (!res)
+        return fail(ev, {},
+                    make_error(errc::unknown_resource,
+                               "resource " + ev.resource
+                                 + " no longer exists and no replay "
+                                   "override routes its events"));
+      if (!res->def->find_action(ev.action))
+        return fail(ev, {},
+                    make_error(errc::unknown_action,
+                               ev.resource + " has no action " + ev.action
+                                 + " anymore and no replay override routes "
+                                   "version "
+                                 + std::to_string(ev.version)
+                                 + " of it"));
+      targets.push_back({ev.resource, ev.action});
+    }
+    for (auto& t : targets)
+      if (auto err = apply_to(ev, t))
+        return err;
+    return {};
+  }
+
+  caf::error apply_to(const event& ev, const replay_route& route) {
+    auto label = route.resource + "." + route.action;
+    auto res = m.find(route.resource);
+    auto act = res ? res->def->find_action(route.action) : nullptr;
+    if (!act)
+      return fail(ev, label,
+                  make_error(errc::unknown_action, "no action " + label));
+    if (!kind_matches(ev.action_type, *act))
+      return fail(ev, label,
+                  make_error(errc::replay_failed,
+                             "a " + to_string(ev.action_type)
+                               + " event cannot be applied to the "
+                               + to_string(act->kind()) + " action "
+                               + label));
+    auto& def = *res->def;
+    auto strategy = def.events() ? def.events()->strategy_of(act->name())
+                                 : replay_strategy::force_change;
+    // The key: from the changed attributes, else the record id.
+    auto& pk_name = def.primary_key();
+    json::value raw_key = ev.record_id;
+    if (auto ptr = ev.changed_attributes.if_contains(pk_name))
+      raw_key = *ptr;
+    json::value key;
+    if (auto err = def.find_attribute(pk_name)->type.cast(raw_key, key))
+      return fail(ev, label,
+                  make_error(errc::invalid_input, "record id: " + *err));
+    replay_spec spec;
+    spec.changed = ev.changed_attributes;
+    spec.changed[pk_name] = key;
+    spec.force = strategy == replay_strategy::force_change;
+    // The input: what the target accepts or takes as arguments, from the
+    // data (and, as_arguments, the changed attributes, which win).
+    call c;
+    c.resource = route.resource;
+    c.action = route.action;
+    if (act->kind() != action_kind::destroy) {
+      auto take = [&](const json::object& from) {
+        for (auto& kvp : from)
+          if (act->accepts(kvp.key()) || act->find_argument(kvp.key()))
+            c.input[kvp.key()] = kvp.value();
+      };
+      take(ev.data);
+      if (!spec.force)
+        take(ev.changed_attributes);
+    }
+    execution exe{ex};
+    exe.may_commit_inline(false);
+    json::object forced;
+    auto existing = exe.lookup(*res, key);
+    if (!existing)
+      return fail(ev, label, existing.error());
+    if (act->kind() == action_kind::create) {
+      if (act->upsert_identity() && *existing) {
+        spec.upsert_update = true;
+        c.record_id = key;
+      } else {
+        forced[pk_name] = key;
+      }
+    } else {
+      if (!*existing) {
+        SPDLOG_LOGGER_WARN(&detail::log(),
+                           "replay: record {} not found when processing "
+                           "{} event {}",
+                           show(key), to_string(ev.action_type),
+                           show(ev.id));
+        summary.missing.push_back({ev.id, route.resource, route.action, key});
+        return {};
+      }
+      c.record_id = key;
+    }
+    auto rec = exe.run_replay(c, forced, spec);
+    if (!rec) {
+      exe.finish(rec.error());
+      return fail(ev, label, rec.error());
+    }
+    auto receipt = w.apply(exe.pending());
+    if (!receipt)
+      return fail(ev, label, receipt.error());
+    if (auto err = exe.finish(*receipt))
+      return fail(ev, label, err);
+    ++summary.applied[label];
+    return {};
+  }
+};
+
+replayer::replayer(std::shared_ptr<const model> m, const runtime_options& opts,
+                   writer& w)
+  : model_(std::move(m)), opts_(opts), writer_(w) {
+  // nop
+}
+
+caf::error replayer::check(const replay_request& req) {
+  auto log = model_->find_log(req.log);
+  if (!log)
+    return make_error(errc::invalid_input,
+                      req.log.empty() ? std::string{"replay: no event log "
+                                                    "is defined"}
+                                      : "replay: no event log \"" + req.log
+                                          + "\"");
+  if (req.last_event_id && req.point_in_time)
+    return make_error(errc::invalid_input,
+                      "replay: last_event_id and point_in_time exclude each "
+                      "other; give at most one");
+  if (!log->clear_callback())
+    return make_error(errc::invalid_definition,
+                      "clear_records_for_replay must be specified on "
+                        + log->name() + " when doing a replay.");
+  if (req.last_event_id) {
+    auto& id = *req.last_event_id;
+    json::value key;
+    if (log->id_kind() == event_id_kind::integer) {
+      if (auto err = types::integer().cast(id, key))
+        return make_error(errc::invalid_input,
+                          "replay: last_event_id: " + *err);
+      if (key.get_int64() < 1)
+        return make_error(errc::invalid_input,
+                          "replay: last_event_id must be positive, got "
+                            + show(id));
+    } else if (auto err = types::uuid().cast(id, key)) {
+      return make_error(errc::invalid_input,
+                        "replay: last_event_id: " + *err);
+    }
+    auto stmt = sqlite::statement::prepare(
+      writer_.get(),
+      "SELECT count(*) FROM " + codec::quote(log->name()) + " WHERE id = ?",
+      false);
+    if (!stmt)
+      return std::move(stmt.error());
+    codec::bind_key(*stmt, 1, key);
+    auto row = stmt->step();
+    if (!row)
+      return std::move(row.error());
+    if (!*row || stmt->column_int(0) == 0)
+      return make_error(errc::invalid_input,
+                        "replay: no event with id " + show(id)
+                          + " in event log " + log->name());
+  }
+  return {};
+}
+
+caf::expected<replay_summary> replayer::run(const replay_request& req,
+                                            const progress_fn& progress) {
+  auto started = std::chrono::steady_clock::now();
+  if (auto err = check(req))
+    return err;
+  auto& log = *model_->find_log(req.log);
+  // Normalize the cut's event id to the column's type.
+  auto cut = req;
+  if (cut.last_event_id) {
+    json::value key;
+    auto type = log.id_kind() == event_id_kind::integer ? types::integer()
+                                                        : types::uuid();
+    if (auto err = type.cast(*cut.last_event_id, key))
+      return make_error(errc::invalid_input,
+                        "replay: last_event_id: " + *err);
+    cut.last_event_id = key;
+  }
+  if (writer_.in_transaction())
+    return make_error(errc::storage_failure,
+                      "replay: the writer has a transaction open");
+  if (auto err = writer_.begin())
+    return err;
+  // Any failure from here on rolls back clear and re-apply alike.
+  struct rollback_guard {
+    writer& w;
+    bool armed = true;
+    ~rollback_guard() {
+      if (armed)
+        w.rollback();
+    }
+  } guard{writer_};
+  impl st{model_, opts_, writer_, log};
+  auto table = codec::quote(log.name());
+  std::vector<json::value> binds;
+  auto where = cut_clause(cut, binds);
+  // The total, for progress reports.
+  uint64_t total = 0;
+  {
+    auto stmt = sqlite::statement::prepare(
+      writer_.get(), "SELECT count(*) FROM " + table + " WHERE 1" + where,
+      false);
+    if (!stmt)
+      return std::move(stmt.error());
+    int index = 1;
+    for (auto& b : binds)
+      codec::bind_key(*stmt, index++, b);
+    auto row = stmt->step();
+    if (!row)
+      return std::move(row.error());
+    total = static_cast<uint64_t>(stmt->column_int(0));
+  }
+  // Clear.
+  {
+    clear_records ctx{*model_, writer_.get(), log};
+    caf::error err;
+    try {
+      err = log.clear_callback()(ctx);
+    } catch (const std::exception& e) {
+      err = make_error(errc::hook_failed, e.what());
+    }
+    if (err)
+      return make_error(errc::replay_failed,
+                        "clear_records_for_replay of " + log.name()
+                          + " failed: " + render(err));
+  }
+  // Stream the events in id order, one chunk at a time.
+  auto select = sqlite::statement::prepare(
+    writer_.get(),
+    "SELECT " + event_columns(log) + " FROM " + table
+      + " WHERE id > ?" + where + " ORDER BY id LIMIT "
+      + std::to_string(chunk_size),
+    false);
+  if (!select)
+    return std::move(select.error());
+  // Integer ids start above 0; UUID text sorts above the empty string.
+  json::value after = log.id_kind() == event_id_kind::integer
+                        ? json::value(int64_t{0})
+                        : json::value(json::string{});
+  uint64_t applied = 0;
+  std::vector<event> chunk;
+  chunk.reserve(chunk_size);
+  for (;;) {
+    chunk.clear();
+    {
+      sqlite::reset_guard reset{*select};
+      codec::bind_key(*select, 1, after);
+      int index = 2;
+      for (auto& b : binds)
+        codec::bind_key(*select, index++, b);
+      for (;;) {
+        auto row = select->step();
+        if (!row)
+          return std::move(row.error());
+        if (!*row)
+          break;
+        auto ev = read_event(log, *select);
+        if (!ev)
+          return std::move(ev.error());
+        chunk.push_back(std::move(*ev));
+      }
+    }
+    if (chunk.empty())
+      break;
+    for (auto& ev : chunk) {
+      if (auto err = st.apply(ev))
+        return err;
+      ++applied;
+    }
+    after = chunk.back().id;
+    if (progress) {
+      auto secs = std::chrono::duration<double>(
+                    std::chrono::steady_clock::now() - started)
+                    .count();
+      progress({applied, total, secs > 0 ? applied / secs : 0.0});
+    }
+    if (chunk.size() < chunk_size)
+      break;
+  }
+  if (auto err = writer_.commit())
+    return make_error(errc::replay_failed,
+                      "replay of " + log.name()
+                        + " could not commit: " + render(err));
+  guard.armed = false;
+  // Replay restored integer keys: generated ones continue above them.
+  for (auto& [name, info] : model_->resources())
+    if (info->def->key() == key_kind::integer) {
+      auto top = st.rd.max_key(*info);
+      if (top)
+        info->next_id.store(*top + 1);
+    }
+  st.summary.events = applied;
+  st.summary.duration_us
+    = std::chrono::duration_cast<std::chrono::microseconds>(
+        std::chrono::steady_clock::now() - started)
+        .count();
+  SPDLOG_LOGGER_INFO(&detail::log(),
+                     "replay log={} events={} missing={} duration_us={}",
+                     log.name(), applied, st.summary.missing.size(),
+                     st.summary.duration_us);
+  return std::move(st.summary);
+}
+
+caf::expected<uint64_t> copy_events(const model& m, sqlite3* src, writer& dst,
+                                    const event_log& log,
+                                    const replay_request& req) {
+  (void) m;
+  std::vector<json::value> binds;
+  auto where = cut_clause(req, binds);
+  auto cols = event_columns(log);
+  auto table = codec::quote(log.name());
+  auto select = sqlite::statement::prepare(
+    src, "SELECT " + cols + " FROM " + table + " WHERE 1" + where
+           + " ORDER BY id",
+    false);
+  if (!select)
+    return std::move(select.error());
+  std::string params;
+  for (int i = 0; i < select->columns(); ++i)
+    params += i == 0 ? "?" : ", ?";
+  auto insert = sqlite::statement::prepare(
+    dst.get(), "INSERT INTO " + table + " (" + cols + ") VALUES (" + params
+                 + ")",
+    false);
+  if (!insert)
+    return std::move(insert.error());
+  int index = 1;
+  for (auto& b : binds)
+    codec::bind_key(*select, index++, b);
+  if (auto err = dst.begin())
+    return err;
+  uint64_t copied = 0;
+  for (;;) {
+    auto row = select->step();
+    if (!row) {
+      dst.rollback();
+      return std::move(row.error());
+    }
+    if (!*row)
+      break;
+    for (int i = 0; i < select->columns(); ++i)
+      insert->bind_from(i + 1, *select, i);
+    auto err = insert->run();
+    insert->reset();
+    if (err) {
+      dst.rollback();
+      return err;
+    }
+    ++copied;
+  }
+  select->reset();
+  if (auto err = dst.commit())
+    return err;
+  return copied;
+}
+
+} // namespace eventactors
