@@ -187,19 +187,24 @@ void check_log(checker& chk, const app& a, const event_log& log) {
       if (route.resource == ov.resource && route.action == ov.action)
         chk.fail(opath, "routes to itself");
     }
-    // An earlier override matching the same event versions would always
-    // win; a later one can never be used.
-    for (auto& other : log.overrides()) {
-      if (&other == &ov)
-        break;
-      if (other.resource != ov.resource || other.action != ov.action)
-        continue;
-      for (auto v : ov.versions)
-        if (std::find(other.versions.begin(), other.versions.end(), v)
-            != other.versions.end())
-          chk.fail(opath, "version " + std::to_string(v)
-                            + " is already routed by an earlier override");
+    // An override whose every version an earlier one of the same event
+    // already routes can never be used (the first match wins).
+    bool shadowed = !ov.versions.empty();
+    for (auto v : ov.versions) {
+      bool routed = false;
+      for (auto& other : log.overrides()) {
+        if (&other == &ov)
+          break;
+        if (other.resource == ov.resource && other.action == ov.action
+            && std::find(other.versions.begin(), other.versions.end(), v)
+                 != other.versions.end())
+          routed = true;
+      }
+      shadowed = shadowed && routed;
     }
+    if (shadowed)
+      chk.fail(opath, "is never used: earlier overrides route every one of "
+                      "its versions");
   }
 }
 

@@ -92,7 +92,8 @@ caf::error check_cut(sqlite3* live, const event_log& log,
     return make_error(errc::invalid_input, "fork: last_event_id: " + *err);
   if (key.is_int64() && key.get_int64() < 1)
     return make_error(errc::invalid_input,
-                      "fork: last_event_id must be positive");
+                      "fork: last_event_id must be positive, got "
+                        + json::serialize(*req.last_event_id));
   auto stmt = sqlite::statement::prepare(
     live, "SELECT count(*) FROM " + codec::quote(log.name()) + " WHERE id = ?",
     false);

@@ -204,6 +204,38 @@ caf::expected<int64_t> reader::max_key(const resource_info& res) {
   return st.column_int(0);
 }
 
+caf::expected<int64_t> reader::max_key_ever(const resource_info& res) {
+  auto top = max_key(res);
+  if (!top || !res.log)
+    return top;
+  auto sql = "SELECT max(CAST(record_id AS INTEGER)) FROM "
+             + codec::quote(res.log->name()) + " WHERE resource = ?";
+  auto stmt = prepare(sql);
+  if (!stmt)
+    return std::move(stmt.error());
+  auto& st = **stmt;
+  sqlite::reset_guard guard{st};
+  st.bind(1, std::string_view{res.def->name()});
+  auto row = st.step();
+  if (!row)
+    return std::move(row.error());
+  if (*row && !st.is_null(0))
+    return std::max(*top, st.column_int(0));
+  return top;
+}
+
+caf::error sync_key_counters(const model& m, reader& rd) {
+  for (auto& [name, info] : m.resources()) {
+    if (info->def->key() != key_kind::integer)
+      continue;
+    auto top = rd.max_key_ever(*info);
+    if (!top)
+      return std::move(top.error());
+    info->next_id.store(*top + 1);
+  }
+  return {};
+}
+
 record reader::to_record(const resource_info& res, stored_record x) {
   record result;
   result.resource = res.def->name();

@@ -73,6 +73,10 @@ public:
   /// Returns the largest integer primary key of `res` (0 when empty).
   caf::expected<int64_t> max_key(const resource_info& res);
 
+  /// Returns the largest integer primary key `res` ever had: in its table
+  /// or as the record id of one of its events (0 when none).
+  caf::expected<int64_t> max_key_ever(const resource_info& res);
+
   /// Builds a record from a stored row.
   static record to_record(const resource_info& res, stored_record x);
 
@@ -94,6 +98,10 @@ private:
   sqlite3* raw_ = nullptr;
   sqlite::statement_cache cache_;
 };
+
+/// Sets every integer-key resource's key counter above the largest key it
+/// ever had, so generated keys never collide with records of the log.
+caf::error sync_key_counters(const model& m, reader& rd);
 
 /// Reads one event row selected with `event_columns(log)`.
 caf::expected<event> read_event(const event_log& log,

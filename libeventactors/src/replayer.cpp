@@ -208,8 +208,10 @@ struct replayer::impl {
       return fail(ev, label, existing.error());
     if (act->kind() == action_kind::create) {
       if (act->upsert_identity() && *existing) {
+        // Live, the upsert kept the existing key whatever the input said.
         spec.upsert_update = true;
         c.record_id = key;
+        c.input.erase(pk_name);
       } else {
         forced[pk_name] = key;
       }
@@ -418,13 +420,11 @@ caf::expected<replay_summary> replayer::run(const replay_request& req,
                       "replay of " + log.name()
                         + " could not commit: " + render(err));
   guard.armed = false;
-  // Replay restored integer keys: generated ones continue above them.
-  for (auto& [name, info] : model_->resources())
-    if (info->def->key() == key_kind::integer) {
-      auto top = st.rd.max_key(*info);
-      if (top)
-        info->next_id.store(*top + 1);
-    }
+  // Replay restored integer keys: generated ones continue above them (and
+  // above keys of later events, after a replay to a cut).
+  if (auto err = sync_key_counters(*model_, st.rd))
+    SPDLOG_LOGGER_WARN(&detail::log(), "replay: key counters: {}",
+                       render(err));
   st.summary.events = applied;
   st.summary.duration_us
     = std::chrono::duration_cast<std::chrono::microseconds>(

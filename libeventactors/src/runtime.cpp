@@ -298,13 +298,8 @@ runtime::start(caf::actor_system& sys, app definitions, runtime_options opts) {
   auto probe = reader::open(ptr->m, ptr->opts.path, copts);
   if (!probe)
     return std::move(probe.error());
-  for (auto& [name, info] : ptr->m->resources())
-    if (info->def->key() == key_kind::integer) {
-      auto top = probe->max_key(*info);
-      if (!top)
-        return std::move(top.error());
-      info->next_id.store(*top + 1);
-    }
+  if (auto err = sync_key_counters(*ptr->m, *probe))
+    return err;
   std::vector<std::pair<std::string, reader>> readers;
   for (auto& [name, info] : ptr->m->resources()) {
     auto rd = reader::open(ptr->m, ptr->opts.path, copts);

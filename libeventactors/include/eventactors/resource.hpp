@@ -468,7 +468,7 @@ public:
   action& destroy(std::string name);
 
   /// Tracks the resource's actions in event log `event_log`; returns the
-  /// events section for further building.
+  /// events section for further building. Replaces an existing section.
   events_config& events(std::string event_log);
 
   // -- observers --------------------------------------------------------------
@@ -518,6 +518,12 @@ public:
 
   /// The events section; null for resources whose actions are not logged.
   const events_config* events() const noexcept {
+    return events_ ? &*events_ : nullptr;
+  }
+
+  /// The events section, to amend it; null for resources whose actions are
+  /// not logged.
+  events_config* events() noexcept {
     return events_ ? &*events_ : nullptr;
   }
 
