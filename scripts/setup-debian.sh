@@ -11,6 +11,8 @@ packages=(
   libspdlog-dev libfmt-dev        # spdlog 1.10 with fmt 9
   catch2                          # Catch2 2.13, single header
   libssl-dev                      # OpenSSL, used by CAF's openssl module
+  libcli11-dev                    # CLI11 2.1, the eventactors command line
+  doxygen                         # the API reference (docs target)
 )
 
 missing=()
