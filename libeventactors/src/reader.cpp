@@ -187,6 +187,52 @@ reader::list(const resource_info& res, uint64_t offset, uint32_t limit) {
   return read_rows(res, st);
 }
 
+caf::expected<log_stats> reader::stats(const event_log& log) {
+  log_stats result;
+  auto table = codec::quote(log.name());
+  auto pairs = [&](const std::string& sql,
+                   std::vector<std::pair<std::string, uint64_t>>& out)
+    -> caf::error {
+    auto stmt = prepare(sql);
+    if (!stmt)
+      return std::move(stmt.error());
+    auto& st = **stmt;
+    sqlite::reset_guard guard{st};
+    for (;;) {
+      auto row = st.step();
+      if (!row)
+        return std::move(row.error());
+      if (!*row)
+        return {};
+      out.emplace_back(std::string{st.column_text(0)},
+                       static_cast<uint64_t>(st.column_int(1)));
+    }
+  };
+  if (auto err = pairs("SELECT resource || '.' || action, count(*) FROM "
+                         + table + " GROUP BY resource, action "
+                                   "ORDER BY count(*) DESC, 1",
+                       result.per_action))
+    return err;
+  if (auto err = pairs("SELECT substr(occurred_at, 1, 10), count(*) FROM "
+                         + table + " GROUP BY 1 ORDER BY 1",
+                       result.per_day))
+    return err;
+  // Per actor: the first non-null actor column of each event.
+  std::string who = "'(none)'";
+  for (auto it = log.actor_columns().rbegin();
+       it != log.actor_columns().rend(); ++it)
+    who = "CASE WHEN " + codec::quote(it->name) + " IS NOT NULL THEN '"
+          + it->name + "=' || " + codec::quote(it->name) + " ELSE " + who
+          + " END";
+  if (auto err = pairs("SELECT " + who + ", count(*) FROM " + table
+                         + " GROUP BY 1 ORDER BY count(*) DESC, 1",
+                       result.per_actor))
+    return err;
+  for (auto& [name, n] : result.per_action)
+    result.events += n;
+  return result;
+}
+
 caf::expected<int64_t> reader::max_key(const resource_info& res) {
   auto& def = *res.def;
   auto sql = "SELECT max(" + codec::quote(def.primary_key()) + ") FROM "

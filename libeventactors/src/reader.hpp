@@ -14,6 +14,7 @@
 #include <caf/expected.hpp>
 
 #include "eventactors/event.hpp"
+#include "eventactors/runtime.hpp"
 #include "eventactors/json.hpp"
 #include "model.hpp"
 #include "sqlite/database.hpp"
@@ -69,6 +70,9 @@ public:
   /// Returns one page of events of `log`.
   caf::expected<event_page> events(const event_log& log,
                                    const event_filter& f);
+
+  /// Counts the events of `log` per action, actor and day.
+  caf::expected<log_stats> stats(const event_log& log);
 
   /// Returns the largest integer primary key of `res` (0 when empty).
   caf::expected<int64_t> max_key(const resource_info& res);

@@ -4,6 +4,7 @@
 #include "eventactors/runtime.hpp"
 
 #include <algorithm>
+#include <filesystem>
 #include <atomic>
 #include <map>
 #include <mutex>
@@ -593,6 +594,24 @@ caf::error runtime::for_each_event(
       return {};
     filter.after_id = page->next_after_id;
   }
+}
+
+caf::expected<log_stats> runtime::stats(std::string log_name) {
+  auto log = impl_->m->find_log(log_name);
+  if (!log)
+    return make_error(errc::invalid_input,
+                      "stats: no event log \"" + log_name + "\"");
+  auto result = impl_->readers->with(
+    [&](reader& rd) -> caf::expected<log_stats> { return rd.stats(*log); });
+  if (!result)
+    return result;
+  std::error_code ec;
+  for (auto suffix : {"", "-wal"}) {
+    auto size = std::filesystem::file_size(impl_->opts.path + suffix, ec);
+    if (!ec)
+      result->file_bytes += size;
+  }
+  return result;
 }
 
 json::object runtime::public_view(const event& ev) const {

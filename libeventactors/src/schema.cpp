@@ -33,15 +33,22 @@ caf::expected<int64_t> pragma_int(sqlite3* db, const char* pragma) {
   return stmt->column_int(0);
 }
 
-/// Returns the columns of `table` with their declared types; empty when
-/// the table does not exist.
-caf::expected<std::map<std::string, std::string>>
+/// A column as the file has it.
+struct column_info {
+  std::string type;
+  bool not_null = false;
+  bool has_default = false;
+  bool primary_key = false;
+};
+
+/// Returns the columns of `table`; empty when the table does not exist.
+caf::expected<std::map<std::string, column_info>>
 table_columns(sqlite3* db, const std::string& table) {
   auto stmt = sqlite::statement::prepare(
     db, "PRAGMA table_info(" + codec::quote(table) + ")", false);
   if (!stmt)
     return std::move(stmt.error());
-  std::map<std::string, std::string> result;
+  std::map<std::string, column_info> result;
   for (;;) {
     auto row = stmt->step();
     if (!row)
@@ -49,7 +56,9 @@ table_columns(sqlite3* db, const std::string& table) {
     if (!*row)
       break;
     result.emplace(std::string{stmt->column_text(1)},
-                   std::string{stmt->column_text(2)});
+                   column_info{std::string{stmt->column_text(2)},
+                               stmt->column_int(3) != 0,
+                               !stmt->is_null(4), stmt->column_int(5) != 0});
   }
   return result;
 }
@@ -137,7 +146,7 @@ caf::error migrate_log(sqlite3* db, const event_log& log) {
     if (auto err = sqlite::exec(db, sql))
       return err;
   } else {
-    auto& id_type = (*cols)["id"];
+    auto& id_type = (*cols)["id"].type;
     auto want = log.id_kind() == event_id_kind::integer ? "INTEGER" : "TEXT";
     if (id_type != want)
       return make_error(errc::schema_mismatch,
@@ -197,7 +206,7 @@ caf::error migrate_resource(sqlite3* db, const resource_info& info) {
       auto i = cols->find(attr.name);
       if (i == cols->end())
         continue;
-      auto stored = base_type(i->second);
+      auto stored = base_type(i->second.type);
       auto wanted = base_type(codec::column_type(attr.type));
       if (stored != wanted)
         return make_error(errc::schema_mismatch,
@@ -208,6 +217,20 @@ caf::error migrate_resource(sqlite3* db, const resource_info& info) {
                             + "); migrate the table by hand or rename the "
                               "attribute");
     }
+    // A column no attribute defines anymore stays (its data is kept), but
+    // one that may not be null would make every insert fail.
+    for (auto& [name, col] : *cols)
+      if (name != version_column && !res.find_attribute(name) && col.not_null
+          && !col.has_default && !col.primary_key)
+        return make_error(errc::schema_mismatch,
+                          res.name() + ": table " + res.table()
+                            + " has the column " + name
+                            + ", which no attribute defines anymore and "
+                              "which may not be null, so no record could "
+                              "be inserted; drop the column by hand (ALTER "
+                              "TABLE "
+                            + res.table() + " DROP COLUMN " + name
+                            + ") or define the attribute again");
     // New attributes become new (nullable) columns; the runtime enforces
     // allow_nil for new writes.
     for (auto& attr : res.attributes())

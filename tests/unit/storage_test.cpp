@@ -212,3 +212,27 @@ TEST_CASE("after stop, asynchronous callers get runtime_stopped", "[storage]") {
              [&](caf::error& err) { got = std::move(err); });
   CHECK(is(got, errc::runtime_stopped));
 }
+
+TEST_CASE("a removed attribute whose column may not be null refuses to "
+          "start, naming the column",
+          "[storage]") {
+  temp_dir dir;
+  auto path = dir.file("d.db");
+  auto make = [](bool with_code) {
+    app a;
+    auto& r = a.add(resource{"Item"});
+    r.attribute("name", types::string());
+    if (with_code)
+      r.attribute("code", types::string(), {.allow_nil = false});
+    r.create("create").accept({"name"});
+    return a;
+  };
+  {
+    auto rt = start(make(true), path);
+  }
+  auto rt = runtime::start(make(false), {.path = path});
+  REQUIRE(!rt);
+  CHECK(is(rt.error(), errc::schema_mismatch));
+  CHECK(message(rt.error()).find("code") != std::string::npos);
+  CHECK(message(rt.error()).find("DROP COLUMN") != std::string::npos);
+}

@@ -72,6 +72,20 @@ struct runtime_options {
 caf::expected<runtime_options> read_options(const caf::settings& cfg,
                                             runtime_options defaults = {});
 
+/// Counts of an event log's events.
+struct log_stats {
+  uint64_t events = 0;
+  /// Per "Resource.action", most frequent first.
+  std::vector<std::pair<std::string, uint64_t>> per_action;
+  /// Per actor as "column=key" ("(none)" without an actor), most frequent
+  /// first.
+  std::vector<std::pair<std::string, uint64_t>> per_actor;
+  /// Per UTC day ("YYYY-MM-DD" of occurred_at), oldest first.
+  std::vector<std::pair<std::string, uint64_t>> per_day;
+  /// Size of the database file and its write-ahead log, in bytes.
+  uint64_t file_bytes = 0;
+};
+
 /// Options for listing records.
 struct list_options {
   /// At most this many records (at most 100000).
@@ -181,6 +195,10 @@ public:
   /// page by page, until `fn` returns false. Memory stays bounded.
   [[nodiscard]] caf::error
   for_each_event(event_filter filter, const std::function<bool(const event&)>& fn);
+
+  /// Counts the events of `log` (empty: the first) per action, actor and
+  /// day.
+  caf::expected<log_stats> stats(std::string log = {});
 
   /// Returns the event as query interfaces expose it: only the fields the
   /// event log declares public.

@@ -89,7 +89,11 @@ caf::error last_error(sqlite3* db, int rc, std::string_view what) {
   msg += db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
   switch (rc & 0xFF) {
     case SQLITE_CONSTRAINT:
-      return make_error(errc::conflict, std::move(msg));
+      // A taken key is a conflict; other constraints (NOT NULL, CHECK)
+      // mean the table does not fit what the runtime writes.
+      if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY)
+        return make_error(errc::conflict, std::move(msg));
+      return make_error(errc::storage_failure, std::move(msg));
     case SQLITE_FULL:
       msg += " (disk or database full)";
       break;

@@ -1,0 +1,1078 @@
+// This file is part of libeventactors.
+// Copyright (c) the libeventactors authors. Distributed under the MIT license.
+
+#include "eventactors/cli.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <random>
+#include <sstream>
+
+#include <CLI/CLI.hpp>
+
+#include <boost/json/serialize.hpp>
+
+#include "eventactors/all.hpp"
+#include "quickstart_app.hpp" // generated: the demo's app definition
+
+namespace eventactors::cli {
+
+namespace {
+
+// -- exit codes and errors --------------------------------------------------------
+
+constexpr int exit_ok = 0;
+constexpr int exit_failed = 1;
+constexpr int exit_usage = 2;
+
+enum class format { table, jsonl };
+
+/// A failure with the exit code it leads to.
+struct failure {
+  int code;
+  caf::error err;
+};
+
+json::object error_json(const caf::error& err) {
+  json::object o;
+  if (err.category() == caf::atom("evact"))
+    o["code"] = to_string(static_cast<errc>(err.code()));
+  else
+    o["code"] = "error";
+  o["message"] = message(err);
+  json::array fields;
+  for (auto& fe : field_errors(err))
+    fields.push_back(json::object{{"field", fe.field}, {"message", fe.message}});
+  if (!fields.empty())
+    o["fields"] = std::move(fields);
+  return o;
+}
+
+/// Reports a failure: one line on stderr, a JSON object in jsonl mode.
+int report(const std::string& prog, format fmt, const failure& f) {
+  if (fmt == format::jsonl)
+    std::cerr << json::serialize(json::object{{"error", error_json(f.err)}})
+              << '\n';
+  else
+    std::cerr << prog << ": " << render(f.err) << '\n';
+  return f.code;
+}
+
+failure usage(std::string msg) {
+  return {exit_usage, make_error(errc::invalid_input, std::move(msg))};
+}
+
+// -- text helpers ---------------------------------------------------------------
+
+std::string text(const json::value& x) {
+  if (x.is_string())
+    return std::string{x.get_string()};
+  if (x.is_null())
+    return "-";
+  return json::serialize(x);
+}
+
+/// Cuts `s` to `width` characters (UTF-8 aware enough for display).
+std::string clip(std::string s, size_t width) {
+  if (s.size() <= width)
+    return s;
+  size_t cut = width - 3;
+  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80)
+    --cut;
+  return s.substr(0, cut) + "...";
+}
+
+size_t display_width(const std::string& s) {
+  size_t n = 0;
+  for (auto c : s)
+    if ((static_cast<unsigned char>(c) & 0xC0) != 0x80)
+      ++n;
+  return n;
+}
+
+/// Prints rows as an aligned table with a header line.
+void print_table(std::ostream& out, const std::vector<std::string>& header,
+                 const std::vector<std::vector<std::string>>& rows,
+                 size_t max_width = 48) {
+  std::vector<size_t> widths(header.size());
+  for (size_t i = 0; i < header.size(); ++i)
+    widths[i] = display_width(header[i]);
+  std::vector<std::vector<std::string>> cells;
+  for (auto& row : rows) {
+    std::vector<std::string> r;
+    for (size_t i = 0; i < header.size(); ++i) {
+      auto cell = i < row.size() ? clip(row[i], max_width) : std::string{};
+      widths[i] = std::max(widths[i], display_width(cell));
+      r.push_back(std::move(cell));
+    }
+    cells.push_back(std::move(r));
+  }
+  auto line = [&](const std::vector<std::string>& r) {
+    std::string s;
+    for (size_t i = 0; i < r.size(); ++i) {
+      s += r[i];
+      if (i + 1 < r.size())
+        s += std::string(widths[i] - display_width(r[i]) + 2, ' ');
+    }
+    while (!s.empty() && s.back() == ' ')
+      s.pop_back();
+    out << s << '\n';
+  };
+  line(header);
+  for (auto& r : cells)
+    line(r);
+}
+
+void print_jsonl(const json::value& x) {
+  std::cout << json::serialize(x) << '\n';
+}
+
+// -- parsing command-line values -----------------------------------------------------
+
+caf::expected<actor> parse_actor(const std::string& spec) {
+  auto colon = spec.find(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == spec.size())
+    return make_error(errc::invalid_input,
+                      "--actor: expected TYPE:ID, e.g. SystemActor:nightly-"
+                      "sync, got \"" + spec + "\"");
+  return actor{spec.substr(0, colon), json::string{spec.substr(colon + 1)}};
+}
+
+caf::expected<json::object> parse_object(const std::string& text,
+                                         const std::string& what) {
+  auto doc = parse_json(text, what);
+  if (!doc)
+    return std::move(doc.error());
+  if (!doc->is_object())
+    return make_error(errc::invalid_input,
+                      what + ": expected a JSON object, got "
+                        + clip(json::serialize(*doc), 40));
+  return std::move(doc->get_object());
+}
+
+caf::expected<timestamp> parse_time(const std::string& text,
+                                    const std::string& what) {
+  if (auto t = parse_timestamp(text))
+    return *t;
+  return make_error(errc::invalid_input,
+                    what + ": expected an ISO 8601 date-time with a time "
+                           "zone, e.g. 2026-11-27T10:00:00Z, got \""
+                      + text + "\"");
+}
+
+// -- the session: an app and a runtime ---------------------------------------------
+
+struct common {
+  std::string app_path;
+  std::string db_path;
+  std::string log;
+  std::string fmt_name = "table";
+  format fmt = format::table;
+};
+
+class session {
+public:
+  session(const options& opts, const common& c) : opts_(opts), c_(c) {
+    // nop
+  }
+
+  /// Loads the app and starts a runtime on the database.
+  std::optional<failure> open(sync_mode mode = sync_mode::normal) {
+    if (c_.db_path.empty())
+      return usage("--db PATH is required");
+    auto base = std::filesystem::absolute(c_.db_path).parent_path();
+    caf::expected<app> defs{caf::error{}};
+    if (!c_.app_path.empty()) {
+      auto lib = opts_.library ? opts_.library(base)
+                               : json_library::builtins(base);
+      defs = load_app_file(c_.app_path, lib);
+      if (!defs)
+        return failure{exit_usage, defs.error()};
+    } else if (opts_.definitions) {
+      defs = *opts_.definitions;
+    } else {
+      return usage("--app APP.json is required");
+    }
+    runtime_options ro;
+    ro.path = c_.db_path;
+    ro.synchronous = mode;
+    auto rt = runtime::start(std::move(*defs), std::move(ro));
+    if (!rt)
+      return failure{is(rt.error(), errc::invalid_definition) ? exit_usage
+                                                              : exit_failed,
+                     rt.error()};
+    rt_ = std::move(*rt);
+    return std::nullopt;
+  }
+
+  runtime& rt() {
+    return *rt_;
+  }
+
+private:
+  const options& opts_;
+  const common& c_;
+  std::unique_ptr<runtime> rt_;
+};
+
+// -- output of records and events -----------------------------------------------
+
+json::object record_json(const record& r) {
+  json::object o;
+  o["resource"] = r.resource;
+  o["id"] = r.id;
+  o["values"] = r.values;
+  if (!r.event_id.is_null())
+    o["event_id"] = r.event_id;
+  return o;
+}
+
+void print_record(const record& r, format fmt) {
+  if (fmt == format::jsonl) {
+    print_jsonl(record_json(r));
+    return;
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (auto& kvp : r.values)
+    rows.push_back({std::string{kvp.key()}, text(kvp.value())});
+  std::cout << r.resource << " " << text(r.id);
+  if (!r.event_id.is_null())
+    std::cout << " (event " << text(r.event_id) << ")";
+  std::cout << '\n';
+  print_table(std::cout, {"field", "value"}, rows, 72);
+}
+
+json::object event_json(const event& ev) {
+  json::object o;
+  o["id"] = ev.id;
+  o["log"] = ev.log;
+  o["resource"] = ev.resource;
+  o["record_id"] = ev.record_id;
+  o["action"] = ev.action;
+  o["action_type"] = to_string(ev.action_type);
+  o["actors"] = ev.actors;
+  o["data"] = ev.data;
+  o["changed_attributes"] = ev.changed_attributes;
+  o["metadata"] = ev.metadata;
+  o["version"] = ev.version;
+  o["occurred_at"] = format_timestamp(ev.occurred_at);
+  return o;
+}
+
+std::string actor_text(const event& ev) {
+  for (auto& kvp : ev.actors)
+    if (!kvp.value().is_null())
+      return std::string{kvp.key()} + "=" + text(kvp.value());
+  return "-";
+}
+
+std::vector<std::string> event_row(const event& ev) {
+  return {text(ev.id),
+          format_timestamp(ev.occurred_at),
+          ev.resource,
+          ev.action,
+          text(ev.record_id),
+          actor_text(ev),
+          std::to_string(ev.version),
+          json::serialize(ev.data),
+          json::serialize(ev.metadata)};
+}
+
+const std::vector<std::string>& event_header() {
+  static const std::vector<std::string> header{
+    "id",    "occurred_at", "resource", "action",  "record_id",
+    "actor", "v",           "data",     "metadata"};
+  return header;
+}
+
+// -- progress -------------------------------------------------------------------
+
+/// A progress bar on stderr when stderr is a terminal.
+runtime::progress_fn progress_bar() {
+  if (!::isatty(STDERR_FILENO))
+    return {};
+  return [](const replay_progress& p) {
+    constexpr int width = 30;
+    auto frac = p.total > 0 ? static_cast<double>(p.applied) / p.total : 1.0;
+    auto filled = static_cast<int>(frac * width);
+    std::fprintf(stderr, "\r[%s%s] %llu/%llu events, %.0f/s",
+                 std::string(filled, '#').c_str(),
+                 std::string(width - filled, ' ').c_str(),
+                 static_cast<unsigned long long>(p.applied),
+                 static_cast<unsigned long long>(p.total), p.rate);
+    if (p.applied >= p.total)
+      std::fprintf(stderr, "\n");
+    std::fflush(stderr);
+  };
+}
+
+void print_summary(const replay_summary& s, format fmt,
+                   const std::string& what) {
+  if (fmt == format::jsonl) {
+    json::object o;
+    o["replayed"] = what;
+    o["events"] = s.events;
+    json::object applied;
+    for (auto& [k, v] : s.applied)
+      applied[k] = v;
+    o["applied"] = std::move(applied);
+    json::object used;
+    for (auto& [k, v] : s.overrides_used)
+      used[k] = v;
+    o["overrides_used"] = std::move(used);
+    json::array missing;
+    for (auto& m : s.missing)
+      missing.push_back(json::object{{"event_id", m.event_id},
+                                     {"resource", m.resource},
+                                     {"action", m.action},
+                                     {"record_id", m.record_id}});
+    o["missing"] = std::move(missing);
+    o["duration_us"] = s.duration_us;
+    print_jsonl(o);
+    return;
+  }
+  std::printf("replayed %s: %llu events in %.3f s\n", what.c_str(),
+              static_cast<unsigned long long>(s.events),
+              s.duration_us / 1e6);
+  std::vector<std::vector<std::string>> rows;
+  for (auto& [k, v] : s.applied)
+    rows.push_back({k, std::to_string(v)});
+  if (!rows.empty())
+    print_table(std::cout, {"applied to", "events"}, rows);
+  rows.clear();
+  for (auto& [k, v] : s.overrides_used)
+    rows.push_back({k, std::to_string(v)});
+  if (!rows.empty())
+    print_table(std::cout, {"override", "events"}, rows);
+  rows.clear();
+  for (auto& m : s.missing)
+    rows.push_back({text(m.event_id), m.resource + "." + m.action,
+                    text(m.record_id)});
+  if (!rows.empty()) {
+    std::printf("missing records (warnings):\n");
+    print_table(std::cout, {"event", "target", "record_id"}, rows);
+  }
+}
+
+// -- subcommands -----------------------------------------------------------------
+
+std::optional<failure> cmd_run(session& s, const common& c,
+                               const std::string& resource,
+                               const std::string& action,
+                               const std::string& input,
+                               const std::string& id, const std::string& who,
+                               const std::string& metadata) {
+  call call;
+  call.resource = resource;
+  call.action = action;
+  if (!input.empty()) {
+    auto in = parse_object(input, "INPUT_JSON");
+    if (!in)
+      return failure{exit_usage, in.error()};
+    call.input = std::move(*in);
+  }
+  if (!metadata.empty()) {
+    auto md = parse_object(metadata, "--metadata");
+    if (!md)
+      return failure{exit_usage, md.error()};
+    call.metadata = std::move(*md);
+  }
+  if (!who.empty()) {
+    auto a = parse_actor(who);
+    if (!a)
+      return failure{exit_usage, a.error()};
+    call.actor = std::move(*a);
+  }
+  if (!id.empty())
+    call.record_id = json::string{id};
+  if (auto f = s.open())
+    return f;
+  auto rec = s.rt().run(std::move(call));
+  if (!rec)
+    return failure{exit_failed, rec.error()};
+  print_record(*rec, c.fmt);
+  return std::nullopt;
+}
+
+std::optional<failure> cmd_batch(session& s, const common& c, bool& any_failed) {
+  if (auto f = s.open())
+    return f;
+  std::string line;
+  size_t n = 0;
+  while (std::getline(std::cin, line)) {
+    ++n;
+    if (line.find_first_not_of(" \t\r") == std::string::npos)
+      continue;
+    auto reply = [&](caf::expected<record> r) {
+      if (!r)
+        any_failed = true;
+      if (c.fmt == format::jsonl) {
+        json::object o{{"line", n}, {"ok", static_cast<bool>(r)}};
+        if (r)
+          o["record"] = record_json(*r);
+        else
+          o["error"] = error_json(r.error());
+        print_jsonl(o);
+      } else if (r) {
+        std::cout << "line " << n << ": ok " << r->resource << " "
+                  << text(r->id);
+        if (!r->event_id.is_null())
+          std::cout << " event " << text(r->event_id);
+        std::cout << '\n';
+      } else {
+        std::cout << "line " << n << ": error: " << render(r.error())
+                  << '\n';
+      }
+      std::cout.flush();
+    };
+    auto obj = parse_object(line, "line " + std::to_string(n));
+    if (!obj) {
+      reply(obj.error());
+      continue;
+    }
+    auto& o = *obj;
+    call call;
+    std::string problem;
+    for (auto& kvp : o) {
+      auto key = kvp.key();
+      auto& v = kvp.value();
+      if (key == "resource" && v.is_string())
+        call.resource = std::string{v.get_string()};
+      else if (key == "action" && v.is_string())
+        call.action = std::string{v.get_string()};
+      else if (key == "input" && v.is_object())
+        call.input = v.get_object();
+      else if (key == "id")
+        call.record_id = v;
+      else if (key == "metadata" && v.is_object())
+        call.metadata = v.get_object();
+      else if (key == "actor" && v.is_string()) {
+        auto a = parse_actor(std::string{v.get_string()});
+        if (!a)
+          problem = message(a.error());
+        else
+          call.actor = *a;
+      } else if (key == "actor" && v.is_object()
+                 && v.get_object().contains("type")
+                 && v.get_object().at("type").is_string()) {
+        call.actor = actor{std::string{v.get_object().at("type").get_string()},
+                           v.get_object().contains("id")
+                             ? v.get_object().at("id")
+                             : json::value{}};
+      } else if (key == "actor" && v.is_null()) {
+        // no actor
+      } else {
+        problem = "unexpected \"" + std::string{key}
+                  + "\" (keys: resource, action, input, id, actor, "
+                    "metadata; input and metadata are objects)";
+      }
+      if (!problem.empty())
+        break;
+    }
+    if (problem.empty() && (call.resource.empty() || call.action.empty()))
+      problem = "\"resource\" and \"action\" are required";
+    if (!problem.empty()) {
+      reply(make_error(errc::invalid_input,
+                       "line " + std::to_string(n) + ": " + problem));
+      continue;
+    }
+    reply(s.rt().run(std::move(call)));
+  }
+  return std::nullopt;
+}
+
+std::optional<failure> cmd_get(session& s, const common& c,
+                               const std::string& resource,
+                               const std::string& id) {
+  if (auto f = s.open())
+    return f;
+  auto rec = s.rt().get(resource, json::string{id});
+  if (!rec)
+    return failure{exit_failed, rec.error()};
+  print_record(*rec, c.fmt);
+  return std::nullopt;
+}
+
+std::optional<failure> cmd_list(session& s, const common& c,
+                                const std::string& resource, uint32_t limit,
+                                uint64_t offset) {
+  if (auto f = s.open())
+    return f;
+  auto xs = s.rt().list(resource, {.limit = limit, .offset = offset});
+  if (!xs)
+    return failure{exit_failed, xs.error()};
+  if (c.fmt == format::jsonl) {
+    for (auto& r : *xs)
+      print_jsonl(record_json(r));
+    return std::nullopt;
+  }
+  std::vector<std::string> header;
+  if (auto res = s.rt().definitions().find_resource(resource))
+    for (auto& a : res->attributes())
+      header.push_back(a.name);
+  std::vector<std::vector<std::string>> rows;
+  for (auto& r : *xs) {
+    std::vector<std::string> row;
+    for (auto& h : header)
+      row.push_back(text(r.get(h)));
+    rows.push_back(std::move(row));
+  }
+  print_table(std::cout, header, rows, 36);
+  std::cout << xs->size() << " record(s)\n";
+  return std::nullopt;
+}
+
+struct events_args {
+  std::string resource;
+  std::string record_id;
+  std::string action;
+  std::string actor;
+  std::string from_id;
+  std::string to_id;
+  std::string since;
+  std::string until;
+  bool newest_first = false;
+  uint32_t limit = 100;
+};
+
+std::optional<failure> cmd_events(session& s, const common& c,
+                                  const events_args& a) {
+  event_filter f;
+  f.log = c.log;
+  if (!a.resource.empty())
+    f.resource = a.resource;
+  if (!a.record_id.empty())
+    f.record_id = json::string{a.record_id};
+  if (!a.action.empty())
+    f.action = a.action;
+  if (!a.actor.empty()) {
+    auto eq = a.actor.find('=');
+    if (eq == std::string::npos || eq == 0)
+      return usage("--actor: expected COLUMN=KEY, e.g. system_actor=nightly");
+    f.actor = std::pair{a.actor.substr(0, eq),
+                        json::value(json::string{a.actor.substr(eq + 1)})};
+  }
+  auto id_value = [](const std::string& x) -> json::value {
+    if (!x.empty()
+        && std::all_of(x.begin(), x.end(), [](char ch) {
+             return ch >= '0' && ch <= '9';
+           }))
+      return std::stoll(x);
+    return json::string{x};
+  };
+  if (!a.from_id.empty())
+    f.from_id = id_value(a.from_id);
+  if (!a.to_id.empty())
+    f.to_id = id_value(a.to_id);
+  if (!a.since.empty()) {
+    auto t = parse_time(a.since, "--since");
+    if (!t)
+      return failure{exit_usage, t.error()};
+    f.from_time = *t;
+  }
+  if (!a.until.empty()) {
+    auto t = parse_time(a.until, "--until");
+    if (!t)
+      return failure{exit_usage, t.error()};
+    f.to_time = *t;
+  }
+  f.descending = a.newest_first;
+  if (auto fail = s.open())
+    return fail;
+  // Stream page by page; `limit` 0 means all.
+  std::vector<std::vector<std::string>> rows;
+  uint64_t shown = 0;
+  f.limit = a.limit == 0 ? 1000 : std::min<uint32_t>(a.limit, 1000);
+  for (;;) {
+    auto page = s.rt().events(f);
+    if (!page)
+      return failure{exit_failed, page.error()};
+    for (auto& ev : page->events) {
+      if (a.limit != 0 && shown >= a.limit)
+        break;
+      ++shown;
+      if (c.fmt == format::jsonl)
+        print_jsonl(event_json(ev));
+      else
+        rows.push_back(event_row(ev));
+    }
+    if (page->next_after_id.is_null() || (a.limit != 0 && shown >= a.limit))
+      break;
+    f.after_id = page->next_after_id;
+  }
+  if (c.fmt == format::table) {
+    print_table(std::cout, event_header(), rows);
+    std::cout << shown << " event(s)\n";
+  }
+  return std::nullopt;
+}
+
+std::optional<failure> cmd_history(session& s, const common& c,
+                                   const std::string& resource,
+                                   const std::string& id) {
+  if (auto f = s.open())
+    return f;
+  auto res = s.rt().definitions().find_resource(resource);
+  if (!res)
+    return failure{exit_failed,
+                   make_error(errc::unknown_resource,
+                              "no resource \"" + resource + "\"")};
+  event_filter f;
+  f.log = c.log;
+  if (auto ev = res->events())
+    f.log = ev->event_log();
+  f.resource = resource;
+  f.record_id = json::string{id};
+  // The state after each event, folded from its data and changed
+  // attributes (the attributes of the resource only).
+  json::object state;
+  bool exists = false;
+  std::vector<std::vector<std::string>> rows;
+  uint64_t count = 0;
+  auto err = s.rt().for_each_event(f, [&](const event& ev) {
+    ++count;
+    if (ev.action_type == action_kind::destroy && ev.data.empty()
+        && ev.changed_attributes.empty()) {
+      exists = false;
+    } else {
+      if (ev.action_type == action_kind::create && !exists)
+        state = json::object{};
+      for (auto* src : {&ev.data, &ev.changed_attributes})
+        for (auto& kvp : *src)
+          if (res->find_attribute(kvp.key()))
+            state[kvp.key()] = kvp.value();
+      exists = true;
+    }
+    json::value after = exists ? json::value(state) : json::value{};
+    if (c.fmt == format::jsonl)
+      print_jsonl(json::object{{"event", event_json(ev)}, {"state", after}});
+    else
+      rows.push_back({text(ev.id), format_timestamp(ev.occurred_at), ev.action,
+                      actor_text(ev),
+                      exists ? json::serialize(state) : "(destroyed)"});
+    return true;
+  });
+  if (err)
+    return failure{exit_failed, err};
+  if (count == 0)
+    return failure{exit_failed,
+                   make_error(errc::not_found, "no events of " + resource
+                                                 + " " + id)};
+  if (c.fmt == format::table)
+    print_table(std::cout, {"event", "occurred_at", "action", "actor",
+                            "state after"},
+                rows, 90);
+  return std::nullopt;
+}
+
+std::optional<failure> cmd_replay(session& s, const common& c,
+                                  const std::string& last_id,
+                                  const std::string& point, const std::string& into) {
+  replay_request req;
+  req.log = c.log;
+  std::string what = "everything";
+  if (!last_id.empty() && !point.empty())
+    return usage("give --last-event-id or --point-in-time, not both");
+  if (!last_id.empty()) {
+    req.last_event_id = json::string{last_id};
+    what = "up to event " + last_id;
+  }
+  if (!point.empty()) {
+    auto t = parse_time(point, "--point-in-time");
+    if (!t)
+      return failure{exit_usage, t.error()};
+    req.point_in_time = *t;
+    what = "up to " + format_timestamp(*t);
+  }
+  if (!into.empty() && std::filesystem::exists(into))
+    return usage("--into: " + into + " exists already; a fork is a new file");
+  if (auto f = s.open())
+    return f;
+  auto progress = progress_bar();
+  auto result = into.empty() ? s.rt().replay(req, progress)
+                             : s.rt().fork(req, into, progress);
+  if (!result)
+    return failure{exit_failed, result.error()};
+  if (!into.empty())
+    what += " into " + into;
+  print_summary(*result, c.fmt, what);
+  return std::nullopt;
+}
+
+std::optional<failure> cmd_verify(session& s, const common& c,
+                                  uint32_t max_differences, bool& differs) {
+  if (auto f = s.open())
+    return f;
+  auto report = s.rt().verify(c.log, max_differences, progress_bar());
+  if (!report)
+    return failure{exit_failed, report.error()};
+  differs = !report->ok();
+  if (c.fmt == format::jsonl) {
+    json::array diffs;
+    for (auto& d : report->differences)
+      diffs.push_back(json::object{{"resource", d.resource},
+                                   {"record_id", d.record_id},
+                                   {"field", d.field},
+                                   {"live", d.live},
+                                   {"replayed", d.replayed}});
+    print_jsonl(json::object{{"ok", report->ok()},
+                             {"events", report->replay.events},
+                             {"records", report->records},
+                             {"total_differences", report->total_differences},
+                             {"differences", std::move(diffs)}});
+    return std::nullopt;
+  }
+  std::printf("verify: replayed %llu events, compared %llu records: ",
+              static_cast<unsigned long long>(report->replay.events),
+              static_cast<unsigned long long>(report->records));
+  if (report->ok()) {
+    std::printf("no differences\n");
+    return std::nullopt;
+  }
+  std::printf("%llu difference(s)\n",
+              static_cast<unsigned long long>(report->total_differences));
+  std::vector<std::vector<std::string>> rows;
+  for (auto& d : report->differences)
+    rows.push_back({d.resource, text(d.record_id),
+                    d.field.empty() ? "(record)" : d.field, text(d.live),
+                    text(d.replayed)});
+  print_table(std::cout, {"resource", "record_id", "field", "live",
+                          "replayed"},
+              rows);
+  return std::nullopt;
+}
+
+std::optional<failure> cmd_stats(session& s, const common& c) {
+  if (auto f = s.open())
+    return f;
+  auto st = s.rt().stats(c.log);
+  if (!st)
+    return failure{exit_failed, st.error()};
+  if (c.fmt == format::jsonl) {
+    auto pairs = [](const std::vector<std::pair<std::string, uint64_t>>& xs) {
+      json::object o;
+      for (auto& [k, v] : xs)
+        o[k] = v;
+      return o;
+    };
+    print_jsonl(json::object{{"events", st->events},
+                             {"per_action", pairs(st->per_action)},
+                             {"per_actor", pairs(st->per_actor)},
+                             {"per_day", pairs(st->per_day)},
+                             {"file_bytes", st->file_bytes}});
+    return std::nullopt;
+  }
+  std::printf("%llu events, file size %llu bytes\n\n",
+              static_cast<unsigned long long>(st->events),
+              static_cast<unsigned long long>(st->file_bytes));
+  auto table = [](const char* what,
+                  const std::vector<std::pair<std::string, uint64_t>>& xs) {
+    std::vector<std::vector<std::string>> rows;
+    for (auto& [k, v] : xs)
+      rows.push_back({k, std::to_string(v)});
+    print_table(std::cout, {what, "events"}, rows);
+    std::cout << '\n';
+  };
+  table("action", st->per_action);
+  table("actor", st->per_actor);
+  table("day", st->per_day);
+  return std::nullopt;
+}
+
+// -- the demo --------------------------------------------------------------------------
+
+void heading(const std::string& title) {
+  std::cout << "\n== " << title << " ==\n";
+}
+
+void show_users(runtime& rt) {
+  auto users = rt.list("Accounts.User");
+  std::vector<std::vector<std::string>> rows;
+  if (users)
+    for (auto& u : *users)
+      rows.push_back({text(u.get("email")), text(u.get("name")),
+                      text(u.get("status"))});
+  print_table(std::cout, {"email", "name", "status"}, rows);
+}
+
+std::string read_all(const std::string& path) {
+  std::ifstream in{path};
+  std::stringstream buf;
+  buf << in.rdbuf();
+  return buf.str();
+}
+
+/// Points every outbox hook of a definition at `file`.
+void redirect_outbox(json::value& x, const std::string& file) {
+  if (x.is_array()) {
+    for (auto& y : x.get_array())
+      redirect_outbox(y, file);
+  } else if (x.is_object()) {
+    auto& o = x.get_object();
+    if (auto hook = o.if_contains("hook"); hook && *hook == "outbox")
+      o["file"] = file;
+    for (auto& kvp : o)
+      redirect_outbox(kvp.value(), file);
+  }
+}
+
+std::optional<failure> cmd_demo(std::string db) {
+  if (db.empty()) {
+    auto dir = std::filesystem::temp_directory_path()
+               / ("eventactors-demo-" + std::to_string(std::random_device{}()));
+    std::filesystem::create_directories(dir);
+    db = (dir / "demo.db").string();
+  } else if (std::filesystem::exists(db)) {
+    return usage("--db: " + db
+                 + " exists already; the demo writes a new file");
+  }
+  auto outbox = std::filesystem::absolute(db + ".outbox.txt").string();
+  // The quickstart app, with its outbox next to the database.
+  auto doc = parse_json(quickstart_app_json, "the quickstart app");
+  if (!doc)
+    return failure{exit_failed, doc.error()};
+  redirect_outbox(*doc, outbox);
+  auto defs = load_app(*doc);
+  if (!defs)
+    return failure{exit_failed, defs.error()};
+  auto rt = runtime::start(std::move(*defs), {.path = db});
+  if (!rt)
+    return failure{exit_failed, rt.error()};
+  auto must = [&](call c) -> caf::expected<record> { return (*rt)->run(c); };
+  std::cout << "eventactors demo: the quickstart app on " << db << "\n";
+  heading("1. users sign up; a welcome email goes out through another "
+          "resource");
+  call jane{"Accounts.User", "create",
+            {{"email", "jane@example.com"}, {"name", "Jane Doe"}}};
+  jane.actor = actor{"SystemActor", "signup-form"};
+  jane.metadata = {{"source", "web"}, {"request_id", "req-1001"}};
+  auto j = must(jane);
+  if (!j)
+    return failure{exit_failed, j.error()};
+  call bob{"Accounts.User", "create",
+           {{"email", "bob@example.com"}, {"name", "Bob Stone"}}};
+  bob.actor = actor{"SystemActor", "admin-import"};
+  bob.metadata = {{"source", "csv import"}, {"batch", 7}};
+  auto b = must(bob);
+  if (!b)
+    return failure{exit_failed, b.error()};
+  // The cut: the newest event so far (the signups and their emails).
+  auto cut = (*rt)->events({.descending = true, .limit = 1});
+  auto cut_time = cut && !cut->events.empty() ? cut->events[0].occurred_at
+                                              : now_utc();
+  show_users(**rt);
+  heading("2. Jane renames herself; an operator suspends Bob");
+  call rename{"Accounts.User", "update", {{"name", "Jane Smith"}}};
+  rename.record_id = j->id;
+  rename.actor = actor{"Accounts.User", j->id};
+  rename.metadata = {{"source", "profile page"}};
+  if (auto r = must(rename); !r)
+    return failure{exit_failed, r.error()};
+  call suspend{"Accounts.User", "set_status", {{"status", "suspended"}}};
+  suspend.record_id = b->id;
+  suspend.actor = actor{"SystemActor", "operator"};
+  suspend.metadata = {{"reason", "chargeback"}};
+  if (auto r = must(suspend); !r)
+    return failure{exit_failed, r.error()};
+  auto bad = (*rt)->run(call{"Accounts.User", "create",
+                             {{"email", "JANE@example.com"}}});
+  std::cout << "a second signup with Jane's email is refused: "
+            << (bad ? std::string{"accepted?!"} : render(bad.error()))
+            << '\n';
+  show_users(**rt);
+  heading("3. the event log");
+  std::vector<std::vector<std::string>> rows;
+  (void) (*rt)->for_each_event({}, [&](const event& ev) {
+    rows.push_back(event_row(ev));
+    return true;
+  });
+  print_table(std::cout, event_header(), rows, 40);
+  heading("4. emails sent (the outbox, a side effect after the commit)");
+  auto sent = read_all(outbox);
+  std::cout << sent;
+  heading("5. replay to " + format_timestamp(cut_time)
+          + " (after the signups)");
+  auto r1 = (*rt)->replay({.point_in_time = cut_time});
+  if (!r1)
+    return failure{exit_failed, r1.error()};
+  std::cout << "replayed " << r1->events << " events\n";
+  show_users(**rt);
+  heading("6. replay everything: back to now");
+  auto r2 = (*rt)->replay();
+  if (!r2)
+    return failure{exit_failed, r2.error()};
+  std::cout << "replayed " << r2->events << " events\n";
+  show_users(**rt);
+  heading("7. the emails were not sent again");
+  auto after = read_all(outbox);
+  std::cout << after;
+  auto lines = [](const std::string& s) {
+    return std::count(s.begin(), s.end(), '\n');
+  };
+  std::cout << lines(after) << " email(s) in the outbox, as before the "
+            << "replays (" << lines(sent) << ")\n";
+  auto report = (*rt)->verify();
+  if (!report)
+    return failure{exit_failed, report.error()};
+  std::cout << "verify: "
+            << (report->ok() ? "the log rebuilds every record exactly"
+                             : "DIFFERENCES FOUND")
+            << '\n';
+  std::cout << "\ninspect it: eventactors events --app config/quickstart.json"
+            << " --db " << db << '\n';
+  if (lines(after) != lines(sent) || !report->ok())
+    return failure{exit_failed,
+                   make_error(errc::replay_failed, "the demo's checks failed")};
+  return std::nullopt;
+}
+
+} // namespace
+
+int run(int argc, char** argv, options opts) {
+  CLI::App cli{"Event-sourced resources on a SQLite event log: run actions, "
+               "inspect the log, replay, verify.",
+               opts.name};
+  cli.require_subcommand(1);
+  cli.fallthrough();
+  common c;
+  cli.add_option("--app", c.app_path,
+                 opts.definitions ? "An app definition (JSON) to use instead "
+                                    "of the built-in one"
+                                  : "The app definition (JSON)")
+    ->check(CLI::ExistingFile);
+  cli.add_option("--db", c.db_path, "The SQLite database file");
+  cli.add_option("--log", c.log, "The event log (default: the first)");
+  cli.add_option("--format", c.fmt_name, "Output: table (default) or jsonl")
+    ->check(CLI::IsMember({"table", "jsonl"}));
+
+  std::optional<failure> outcome;
+  bool soft_failure = false;
+  session sess{opts, c};
+  // Each subcommand's work, run after parsing (when every option is set).
+  std::vector<std::pair<CLI::App*, std::function<void()>>> dispatch;
+
+  std::string demo_db;
+  auto demo = cli.add_subcommand(
+    "demo", "Run the quickstart scenario on a new database file, replay it "
+            "to a point in time and back");
+  demo->add_option("--db", demo_db, "The new database file (default: a "
+                                    "fresh temp directory)");
+  dispatch.emplace_back(demo, [&] { outcome = cmd_demo(demo_db); });
+
+  std::string resource;
+  std::string action;
+  std::string input;
+  std::string id;
+  std::string who;
+  std::string metadata;
+  auto run_cmd = cli.add_subcommand("run", "Run one action; print the "
+                                           "resulting record");
+  run_cmd->add_option("resource", resource, "Resource, e.g. Accounts.User")
+    ->required();
+  run_cmd->add_option("action", action, "Action, e.g. create")->required();
+  run_cmd->add_option("input", input, "Input as a JSON object");
+  run_cmd->add_option("--id", id, "Record id (updates and destroys)");
+  run_cmd->add_option("--actor", who, "Actor as TYPE:ID");
+  run_cmd->add_option("--metadata", metadata, "Metadata as a JSON object");
+  dispatch.emplace_back(run_cmd, [&] {
+    outcome = cmd_run(sess, c, resource, action, input, id, who, metadata);
+  });
+
+  auto batch = cli.add_subcommand(
+    "batch", "Run actions given as JSON lines on stdin (resource, action, "
+             "input, id, actor, metadata); one result line each");
+  dispatch.emplace_back(batch, [&] { outcome = cmd_batch(sess, c, soft_failure); });
+
+  auto get = cli.add_subcommand("get", "Print one record");
+  get->add_option("resource", resource, "Resource")->required();
+  get->add_option("id", id, "Record id")->required();
+  dispatch.emplace_back(get, [&] { outcome = cmd_get(sess, c, resource, id); });
+
+  uint32_t limit = 1000;
+  uint64_t offset = 0;
+  auto list = cli.add_subcommand("list", "List records of a resource");
+  list->add_option("resource", resource, "Resource")->required();
+  list->add_option("--limit", limit, "At most this many (default 1000)")
+    ->check(CLI::Range(1u, 100000u));
+  list->add_option("--offset", offset, "Skip this many");
+  dispatch.emplace_back(list, [&] { outcome = cmd_list(sess, c, resource, limit, offset); });
+
+  events_args ea;
+  auto events = cli.add_subcommand("events", "Print the event log, oldest "
+                                             "first, filtered");
+  events->add_option("--resource", ea.resource, "Only this resource");
+  events->add_option("--record-id", ea.record_id, "Only this record");
+  events->add_option("--action", ea.action, "Only this action");
+  events->add_option("--actor", ea.actor, "Only this actor, as COLUMN=KEY");
+  events->add_option("--from-id", ea.from_id, "Events with id >= this");
+  events->add_option("--to-id", ea.to_id, "Events with id <= this");
+  events->add_option("--since", ea.since, "occurred_at >= this (ISO 8601)");
+  events->add_option("--until", ea.until, "occurred_at <= this (ISO 8601)");
+  events->add_flag("--newest-first", ea.newest_first, "Newest first");
+  events->add_option("--limit", ea.limit,
+                     "At most this many (default 100; 0: all)");
+  dispatch.emplace_back(events, [&] { outcome = cmd_events(sess, c, ea); });
+
+  auto history = cli.add_subcommand(
+    "history", "One record's events and its state after each");
+  history->add_option("resource", resource, "Resource")->required();
+  history->add_option("id", id, "Record id")->required();
+  dispatch.emplace_back(history, [&] { outcome = cmd_history(sess, c, resource, id); });
+
+  std::string last_id;
+  std::string point;
+  std::string into;
+  auto replay = cli.add_subcommand(
+    "replay", "Rebuild the records from the event log (all, or up to a cut), "
+              "in one transaction");
+  replay->add_option("--last-event-id", last_id,
+                     "Up to and including this event id");
+  replay->add_option("--point-in-time", point,
+                     "Up to and including this time (ISO 8601)");
+  replay->add_option("--into", into,
+                     "Replay into this new database file (a fork) instead");
+  dispatch.emplace_back(replay, [&] { outcome = cmd_replay(sess, c, last_id, point, into); });
+
+  uint32_t max_differences = 100;
+  auto verify = cli.add_subcommand(
+    "verify", "Replay into a scratch copy and compare it with the live "
+              "records");
+  verify->add_option("--max-differences", max_differences,
+                     "List at most this many differences (default 100)");
+  dispatch.emplace_back(
+    verify, [&] { outcome = cmd_verify(sess, c, max_differences, soft_failure); });
+
+  auto stats = cli.add_subcommand("stats", "Events per action, actor and "
+                                           "day; file size");
+  dispatch.emplace_back(stats, [&] { outcome = cmd_stats(sess, c); });
+
+  try {
+    cli.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return cli.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return cli.exit(e);
+  } catch (const CLI::ParseError& e) {
+    c.fmt = c.fmt_name == "jsonl" ? format::jsonl : format::table;
+    if (e.get_exit_code() == 0)
+      return cli.exit(e);
+    return report(opts.name, c.fmt,
+                  usage(std::string{e.what()} + " (see " + opts.name
+                        + " --help)"));
+  }
+  c.fmt = c.fmt_name == "jsonl" ? format::jsonl : format::table;
+  for (auto& [sub, fn] : dispatch)
+    if (sub->parsed())
+      fn();
+  if (outcome)
+    return report(opts.name, c.fmt, *outcome);
+  return soft_failure ? exit_failed : exit_ok;
+}
+
+} // namespace eventactors::cli
