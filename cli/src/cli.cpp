@@ -182,10 +182,16 @@ public:
     // nop
   }
 
-  /// Loads the app and starts a runtime on the database.
-  std::optional<failure> open(sync_mode mode = sync_mode::normal) {
+  /// Loads the app and starts a runtime on the database. Commands that
+  /// only read or rebuild need an existing database (`must_exist`): a
+  /// mistyped path must not create an empty one.
+  std::optional<failure> open(bool must_exist = true) {
     if (c_.db_path.empty())
       return usage("--db PATH is required");
+    if (must_exist && !std::filesystem::exists(c_.db_path))
+      return failure{exit_failed,
+                     make_error(errc::not_found,
+                                "no database at " + c_.db_path)};
     auto base = std::filesystem::absolute(c_.db_path).parent_path();
     caf::expected<app> defs{caf::error{}};
     if (!c_.app_path.empty()) {
@@ -201,7 +207,6 @@ public:
     }
     runtime_options ro;
     ro.path = c_.db_path;
-    ro.synchronous = mode;
     auto rt = runtime::start(std::move(*defs), std::move(ro));
     if (!rt)
       return failure{is(rt.error(), errc::invalid_definition) ? exit_usage
@@ -391,7 +396,7 @@ std::optional<failure> cmd_run(session& s, const common& c,
   }
   if (!id.empty())
     call.record_id = json::string{id};
-  if (auto f = s.open())
+  if (auto f = s.open(false))
     return f;
   auto rec = s.rt().run(std::move(call));
   if (!rec)
@@ -401,7 +406,7 @@ std::optional<failure> cmd_run(session& s, const common& c,
 }
 
 std::optional<failure> cmd_batch(session& s, const common& c, bool& any_failed) {
-  if (auto f = s.open())
+  if (auto f = s.open(false))
     return f;
   std::string line;
   size_t n = 0;
