@@ -188,10 +188,6 @@ public:
   std::optional<failure> open(bool must_exist = true) {
     if (c_.db_path.empty())
       return usage("--db PATH is required");
-    if (must_exist && !std::filesystem::exists(c_.db_path))
-      return failure{exit_failed,
-                     make_error(errc::not_found,
-                                "no database at " + c_.db_path)};
     auto base = std::filesystem::absolute(c_.db_path).parent_path();
     caf::expected<app> defs{caf::error{}};
     if (!c_.app_path.empty()) {
@@ -205,6 +201,11 @@ public:
     } else {
       return usage("--app APP.json is required");
     }
+    // Checked after the app: a definition error is reported first.
+    if (must_exist && !std::filesystem::exists(c_.db_path))
+      return failure{exit_failed,
+                     make_error(errc::not_found,
+                                "no database at " + c_.db_path)};
     runtime_options ro;
     ro.path = c_.db_path;
     auto rt = runtime::start(std::move(*defs), std::move(ro));
@@ -436,7 +437,7 @@ std::optional<failure> cmd_batch(session& s, const common& c, bool& any_failed) 
       }
       std::cout.flush();
     };
-    auto obj = parse_object(line, "line " + std::to_string(n));
+    auto obj = parse_object(line, "JSON");
     if (!obj) {
       reply(obj.error());
       continue;
@@ -556,25 +557,26 @@ std::optional<failure> cmd_events(session& s, const common& c,
     f.record_id = json::string{a.record_id};
   if (!a.action.empty())
     f.action = a.action;
+  std::string actor_type;
   if (!a.actor.empty()) {
+    // TYPE:ID, like `run --actor`, or COLUMN=KEY.
     auto eq = a.actor.find('=');
-    if (eq == std::string::npos || eq == 0)
-      return usage("--actor: expected COLUMN=KEY, e.g. system_actor=nightly");
-    f.actor = std::pair{a.actor.substr(0, eq),
-                        json::value(json::string{a.actor.substr(eq + 1)})};
+    auto colon = a.actor.find(':');
+    if (eq != std::string::npos && eq > 0 && eq + 1 < a.actor.size()
+        && (colon == std::string::npos || eq < colon)) {
+      f.actor = std::pair{a.actor.substr(0, eq),
+                          json::value(json::string{a.actor.substr(eq + 1)})};
+    } else if (colon != std::string::npos && colon > 0
+               && colon + 1 < a.actor.size()) {
+      actor_type = a.actor.substr(0, colon);
+      f.actor = std::pair{std::string{},
+                          json::value(json::string{a.actor.substr(colon + 1)})};
+    } else {
+      return usage("--actor: expected TYPE:ID (e.g. SystemActor:nightly) or "
+                   "COLUMN=KEY (e.g. system_actor=nightly), got \""
+                   + a.actor + "\"");
+    }
   }
-  auto id_value = [](const std::string& x) -> json::value {
-    if (!x.empty()
-        && std::all_of(x.begin(), x.end(), [](char ch) {
-             return ch >= '0' && ch <= '9';
-           }))
-      return std::stoll(x);
-    return json::string{x};
-  };
-  if (!a.from_id.empty())
-    f.from_id = id_value(a.from_id);
-  if (!a.to_id.empty())
-    f.to_id = id_value(a.to_id);
   if (!a.since.empty()) {
     auto t = parse_time(a.since, "--since");
     if (!t)
@@ -590,6 +592,48 @@ std::optional<failure> cmd_events(session& s, const common& c,
   f.descending = a.newest_first;
   if (auto fail = s.open())
     return fail;
+  auto log = s.rt().definitions().find_log(c.log);
+  if (c.log.empty() && !s.rt().definitions().logs().empty())
+    log = &s.rt().definitions().logs().front();
+  if (!log)
+    return failure{exit_failed, make_error(errc::invalid_input,
+                                           "no event log \"" + c.log + "\"")};
+  if (!actor_type.empty()) {
+    auto col = log->column_for(actor_type);
+    if (!col)
+      return failure{exit_failed,
+                     make_error(errc::invalid_input,
+                                "--actor: event log " + log->name()
+                                  + " has no column for actor type "
+                                  + actor_type)};
+    f.actor->first = col->name;
+  }
+  // Event ids: integers, or UUID v7 text.
+  auto id_value = [&](const std::string& x,
+                      const char* opt) -> caf::expected<json::value> {
+    if (log->id_kind() == event_id_kind::uuid_v7)
+      return json::value(json::string{x});
+    if (!x.empty() && x.size() < 19
+        && std::all_of(x.begin(), x.end(),
+                       [](char ch) { return ch >= '0' && ch <= '9'; }))
+      return json::value(std::stoll(x));
+    return make_error(errc::invalid_input,
+                      std::string{opt} + ": expected an event id (a "
+                                         "positive integer), got \""
+                        + x + "\"");
+  };
+  if (!a.from_id.empty()) {
+    auto v = id_value(a.from_id, "--from-id");
+    if (!v)
+      return failure{exit_usage, v.error()};
+    f.from_id = std::move(*v);
+  }
+  if (!a.to_id.empty()) {
+    auto v = id_value(a.to_id, "--to-id");
+    if (!v)
+      return failure{exit_usage, v.error()};
+    f.to_id = std::move(*v);
+  }
   // Stream page by page; `limit` 0 means all.
   std::vector<std::vector<std::string>> rows;
   uint64_t shown = 0;
@@ -628,12 +672,18 @@ std::optional<failure> cmd_history(session& s, const common& c,
     return failure{exit_failed,
                    make_error(errc::unknown_resource,
                               "no resource \"" + resource + "\"")};
+  json::value key;
+  if (auto err = res->find_attribute(res->primary_key())
+                   ->type.cast(json::string{id}, key))
+    return failure{exit_failed,
+                   make_error(errc::invalid_input,
+                              resource + ": id: " + *err)};
   event_filter f;
   f.log = c.log;
   if (auto ev = res->events())
     f.log = ev->event_log();
   f.resource = resource;
-  f.record_id = json::string{id};
+  f.record_id = key;
   // The state after each event, folded from its data and changed
   // attributes (the attributes of the resource only).
   json::object state;
@@ -843,6 +893,13 @@ std::optional<failure> cmd_demo(std::string db) {
   if (!doc)
     return failure{exit_failed, doc.error()};
   redirect_outbox(*doc, outbox);
+  // Written next to the database, so that the other commands can inspect
+  // it: eventactors events --app <db>.app.json --db <db>.
+  auto app_file = std::filesystem::absolute(db + ".app.json").string();
+  {
+    std::ofstream out{app_file};
+    out << json::serialize(*doc) << '\n';
+  }
   auto defs = load_app(*doc);
   if (!defs)
     return failure{exit_failed, defs.error()};
@@ -929,7 +986,7 @@ std::optional<failure> cmd_demo(std::string db) {
             << (report->ok() ? "the log rebuilds every record exactly"
                              : "DIFFERENCES FOUND")
             << '\n';
-  std::cout << "\ninspect it: eventactors events --app config/quickstart.json"
+  std::cout << "\ninspect it: eventactors events --app " << app_file
             << " --db " << db << '\n';
   if (lines(after) != lines(sent) || !report->ok())
     return failure{exit_failed,
@@ -968,7 +1025,9 @@ int run(int argc, char** argv, options opts) {
             "to a point in time and back");
   demo->add_option("--db", demo_db, "The new database file (default: a "
                                     "fresh temp directory)");
-  dispatch.emplace_back(demo, [&] { outcome = cmd_demo(demo_db); });
+  dispatch.emplace_back(demo, [&] {
+    outcome = cmd_demo(demo_db.empty() ? c.db_path : demo_db);
+  });
 
   std::string resource;
   std::string action;
@@ -1057,6 +1116,37 @@ int run(int argc, char** argv, options opts) {
                                            "day; file size");
   dispatch.emplace_back(stats, [&] { outcome = cmd_stats(sess, c); });
 
+  // Before CLI11 parses: errors of the parse itself honour --format, and an
+  // unknown subcommand is named.
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg{argv[i]};
+    if (arg == "--format" && i + 1 < argc)
+      c.fmt_name = argv[i + 1];
+    else if (arg.starts_with("--format="))
+      c.fmt_name = std::string{arg.substr(9)};
+  }
+  c.fmt = c.fmt_name == "jsonl" ? format::jsonl : format::table;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg{argv[i]};
+    if (arg == "--app" || arg == "--db" || arg == "--log"
+        || arg == "--format") {
+      ++i; // skip the value
+      continue;
+    }
+    if (arg.starts_with("-"))
+      continue;
+    bool known = false;
+    for (auto* sub : cli.get_subcommands({}))
+      known = known || sub->get_name() == arg;
+    if (!known)
+      return report(opts.name, c.fmt,
+                    usage("unknown subcommand \"" + std::string{arg}
+                          + "\" (see " + opts.name + " --help)"));
+    break;
+  }
+  for (auto* sub : cli.get_subcommands({}))
+    sub->footer("Global options (before or after the subcommand): --app "
+                "APP.json, --db PATH, --log NAME, --format table|jsonl.");
   try {
     cli.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -93,6 +93,7 @@ std::string text(const json::value& x) {
   return json::serialize(x);
 }
 
+// --(rst-events-begin)--
 void print_events(runtime& rt) {
   std::printf("%-3s %-33s %-13s %-8s %-15s %s\n", "id", "resource", "action",
               "user_id", "system_actor", "metadata");
@@ -109,6 +110,7 @@ void print_events(runtime& rt) {
   if (err)
     std::cerr << "reading events failed: " << render(err) << '\n';
 }
+// --(rst-events-end)--
 
 } // namespace
 

@@ -71,6 +71,12 @@ public:
     return result;
   }
 
+  /// Closes the connections not in use (reads reopen them on demand).
+  void close_idle() {
+    std::lock_guard<std::mutex> guard{mtx_};
+    idle_.clear();
+  }
+
 private:
   std::shared_ptr<const model> model_;
   std::string path_;
@@ -217,6 +223,10 @@ struct runtime::impl {
       self->send_exit(hdl, caf::exit_reason::user_shutdown);
     for (auto& [name, hdl] : resources)
       self->wait_for(hdl);
+    // Close the idle read connections before the writer: the last
+    // connection to close checkpoints the WAL and removes it, which a
+    // read-only one cannot do.
+    readers->close_idle();
     if (log) {
       self->send_exit(log, caf::exit_reason::user_shutdown);
       self->wait_for(log);
