@@ -16,6 +16,9 @@
 
 #include <CLI/CLI.hpp>
 
+#include <caf/actor_system_config.hpp>
+#include <caf/settings.hpp>
+
 #include <boost/json/serialize.hpp>
 
 #include "eventactors/all.hpp"
@@ -171,10 +174,25 @@ caf::expected<timestamp> parse_time(const std::string& text,
 struct common {
   std::string app_path;
   std::string db_path;
+  std::string config_path;
   std::string log;
   std::string fmt_name = "table";
   format fmt = format::table;
 };
+
+/// Reads runtime settings from an INI file like config/eventactors.ini.
+caf::expected<runtime_options> read_config(const std::string& path) {
+  caf::actor_system_config cfg;
+  if (auto err = cfg.parse(caf::actor_system_config::string_list{},
+                           path.c_str()))
+    return make_error(errc::invalid_input,
+                      "--config " + path + ": " + caf::to_string(err));
+  auto opts = read_options(caf::content(cfg));
+  if (!opts)
+    return make_error(errc::invalid_input,
+                      "--config " + path + ": " + message(opts.error()));
+  return opts;
+}
 
 class session {
 public:
@@ -207,6 +225,12 @@ public:
                      make_error(errc::not_found,
                                 "no database at " + c_.db_path)};
     runtime_options ro;
+    if (!c_.config_path.empty()) {
+      auto read = read_config(c_.config_path);
+      if (!read)
+        return failure{exit_usage, read.error()};
+      ro = std::move(*read);
+    }
     ro.path = c_.db_path;
     auto rt = runtime::start(std::move(*defs), std::move(ro));
     if (!rt)
@@ -903,7 +927,9 @@ std::optional<failure> cmd_demo(std::string db) {
   auto defs = load_app(*doc);
   if (!defs)
     return failure{exit_failed, defs.error()};
-  auto rt = runtime::start(std::move(*defs), {.path = db});
+  runtime_options ro;
+  ro.path = db;
+  auto rt = runtime::start(std::move(*defs), std::move(ro));
   if (!rt)
     return failure{exit_failed, rt.error()};
   auto must = [&](call c) -> caf::expected<record> { return (*rt)->run(c); };
@@ -1010,6 +1036,10 @@ int run(int argc, char** argv, options opts) {
     ->check(CLI::ExistingFile);
   cli.add_option("--db", c.db_path, "The SQLite database file");
   cli.add_option("--log", c.log, "The event log (default: the first)");
+  cli.add_option("--config", c.config_path,
+                 "Runtime settings, an INI file like config/eventactors.ini "
+                 "(--db overrides its path)")
+    ->check(CLI::ExistingFile);
   cli.add_option("--format", c.fmt_name, "Output: table (default) or jsonl")
     ->check(CLI::IsMember({"table", "jsonl"}));
 
@@ -1129,7 +1159,7 @@ int run(int argc, char** argv, options opts) {
   for (int i = 1; i < argc; ++i) {
     std::string_view arg{argv[i]};
     if (arg == "--app" || arg == "--db" || arg == "--log"
-        || arg == "--format") {
+        || arg == "--format" || arg == "--config") {
       ++i; // skip the value
       continue;
     }
@@ -1146,7 +1176,8 @@ int run(int argc, char** argv, options opts) {
   }
   for (auto* sub : cli.get_subcommands({}))
     sub->footer("Global options (before or after the subcommand): --app "
-                "APP.json, --db PATH, --log NAME, --format table|jsonl.");
+                "APP.json, --db PATH, --config FILE, --log NAME, --format "
+                "table|jsonl.");
   try {
     cli.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

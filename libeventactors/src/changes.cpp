@@ -71,11 +71,13 @@ change slugify(std::string from, std::string to) {
                   auto& src = cs.attribute(from);
                   if (!src.is_string())
                     return;
-                  // Leave an existing slug alone on creates; on updates a
-                  // new name gives a new slug.
+                  // One '-' per character (code point) outside [a-z0-9]
+                  // after lowercasing ASCII letters.
                   std::string slug;
                   for (auto c : src.get_string()) {
                     auto uc = static_cast<unsigned char>(c);
+                    if ((uc & 0xC0) == 0x80)
+                      continue; // a continuation byte of the same character
                     if (uc >= 'A' && uc <= 'Z')
                       slug += static_cast<char>(uc - 'A' + 'a');
                     else if ((uc >= 'a' && uc <= 'z')

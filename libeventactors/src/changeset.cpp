@@ -55,6 +55,12 @@ change change::where(condition cond) const {
   return result;
 }
 
+change change::renamed(std::string name) const {
+  auto result = *this;
+  result.name_ = std::move(name);
+  return result;
+}
+
 void change::apply(changeset& cs) const {
   if (where_ && !where_(cs))
     return;

@@ -658,7 +658,7 @@ private:
 
   const json::object* object(const json::value& x, const std::string& path) {
     if (!x.is_object()) {
-      fail(path, "expected an object, got " + show(x));
+      fail(path.empty() ? "(root)" : path, "expected an object, got " + show(x));
       return nullptr;
     }
     return &x.get_object();
@@ -1161,9 +1161,7 @@ private:
       return std::nullopt;
     auto result = std::move(*made);
     if (custom_name)
-      result = change{*custom_name, [inner = result](changeset& cs) {
-                        inner.apply(cs);
-                      }};
+      result = result.renamed(*custom_name);
     if (where && *where)
       result = result.where(*where);
     return result;
@@ -1417,9 +1415,7 @@ private:
     auto made = call_factory(*factory, spec, path);
     if (!made || !name)
       return;
-    change c{*name, [inner = std::move(*made)](changeset& cs) {
-               inner.apply(cs);
-             }};
+    auto c = made->renamed(*name);
     if (where && *where)
       c = c.where(*where);
     act.change(std::move(c));

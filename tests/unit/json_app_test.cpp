@@ -292,3 +292,29 @@ TEST_CASE("C++ apps register their own named steps for JSON", "[json]") {
   CHECK(message(err.error())
         == "resources[0].actions[0].steps[0]: attribute is required");
 }
+
+TEST_CASE("a JSON hook step listed in allowed_change_modules runs during "
+          "replay; one not listed does not",
+          "[json]") {
+  temp_dir dir;
+  auto text = std::string{R"({
+    "event_logs": [{"name": "events"}],
+    "resources": [{"name": "Note",
+      "attributes": [{"name": "text", "type": "string"}],
+      "actions": [{"name": "create", "kind": "create", "accept": ["text"],
+        "steps": [
+          {"hook": "outbox", "name": "kept", "on": "after_action",
+           "file": "kept.txt", "line": "kept $record.text"},
+          {"hook": "outbox", "name": "dropped", "on": "after_action",
+           "file": "dropped.txt", "line": "dropped $record.text"}]}],
+      "events": {"event_log": "events",
+                 "allowed_change_modules": {"create": ["kept"]}}}]})"};
+  auto defs = load_app(parse(text), json_library::builtins(dir.path()));
+  REQUIRE(defs);
+  auto rt = runtime::start(std::move(*defs), {.path = dir.file("n.db")});
+  REQUIRE(rt);
+  REQUIRE((*rt)->run("Note", "create", {{"text", "a"}}));
+  REQUIRE((*rt)->replay());
+  CHECK(read_file(dir.file("kept.txt")) == "kept a\nkept a\n");
+  CHECK(read_file(dir.file("dropped.txt")) == "dropped a\n");
+}

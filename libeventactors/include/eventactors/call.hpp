@@ -20,6 +20,17 @@ namespace eventactors {
 
 /// One action call: what to run, on which record, by whom, with what input.
 struct call {
+  call() = default;
+
+  /// A call of `action` on `resource` with `input` (and, for updates and
+  /// destroys, the record's key).
+  call(std::string resource, std::string action, json::object input = {},
+       json::value record_id = nullptr)
+    : resource(std::move(resource)), action(std::move(action)),
+      input(std::move(input)), record_id(std::move(record_id)) {
+    // nop
+  }
+
   /// The resource name, e.g. `Accounts.User`.
   std::string resource;
   /// The action name, e.g. `create`.
@@ -81,6 +92,15 @@ typename Inspector::result_type inspect(Inspector& f, batch_item& x) {
 /// The batch form of an action: many records in one call, one event per
 /// record. Every item shares the actor and the metadata.
 struct batch_call {
+  batch_call() = default;
+
+  batch_call(std::string resource, std::string action,
+             std::vector<batch_item> items = {})
+    : resource(std::move(resource)), action(std::move(action)),
+      items(std::move(items)) {
+    // nop
+  }
+
   std::string resource;
   std::string action;
   std::vector<batch_item> items;

@@ -22,9 +22,10 @@ change set_attribute(std::string attribute, value_source value);
 /// value.
 change set_from_argument(std::string attribute, std::string argument);
 
-/// Sets `to` to a slug of attribute `from` (lowercase; every character
-/// outside `[a-z0-9]` becomes `-`), when `from` is being set and `to` is
-/// neither being set nor already set.
+/// Sets `to` to a slug of attribute `from` (ASCII letters lowercased; every
+/// other character outside `[a-z0-9]` becomes one `-`), when the action
+/// sets `from` and does not set `to` itself. An update that sets `from`
+/// therefore replaces the slug.
 change slugify(std::string from, std::string to);
 
 /// Adds `by` to integer attribute `attribute` (null counts as 0).

@@ -126,6 +126,10 @@ public:
   /// Returns a copy that applies only where `cond` holds.
   change where(condition cond) const;
 
+  /// Returns a copy named `name`: the hooks it registers are tagged with
+  /// the new name (what `allowed_change_modules` refers to).
+  change renamed(std::string name) const;
+
   const std::string& name() const noexcept {
     return name_;
   }

@@ -18,8 +18,9 @@ namespace eventactors {
 ///
 /// Every error that reaches a caller is a `caf::error` with one of these
 /// codes. Its context holds a human-readable message naming what was wrong
-/// (resource, action, field, event id) and, for `invalid_input`, the list of
-/// field errors; use `message()` and `field_errors()` to read them.
+/// (resource, action, field, event id) and, for `invalid_input`,
+/// `invalid_definition` and `replay_failed`, the list of field errors; use
+/// `message()` and `field_errors()` to read them.
 enum class errc : uint8_t {
   none = 0,                ///< No error.
   invalid_input = 1,       ///< An action's input failed to cast or validate.
@@ -45,7 +46,6 @@ enum class errc : uint8_t {
 };
 
 /// Returns the name of `x`, e.g. `"invalid_input"`.
-/// @relates errc
 std::string to_string(errc x);
 
 /// A validation or casting failure on one field of an action's input.
@@ -67,7 +67,8 @@ typename Inspector::result_type inspect(Inspector& f, field_error& x) {
 /// Makes an error of our category with a message.
 caf::error make_error(errc code, std::string message);
 
-/// Makes an `invalid_input` error with a message and its field errors.
+/// Makes an error of our category with a message and field errors (used by
+/// `invalid_input`, `invalid_definition` and `replay_failed`).
 caf::error make_error(errc code, std::string message,
                       std::vector<field_error> fields);
 
@@ -78,8 +79,8 @@ bool is(const caf::error& err, errc code);
 /// rendering of any other error.
 std::string message(const caf::error& err);
 
-/// Returns the field errors stored in an `invalid_input` error (empty for
-/// other errors).
+/// Returns the field errors stored in an error of our category (empty when
+/// it has none).
 std::vector<field_error> field_errors(const caf::error& err);
 
 /// Renders `err` as one line, e.g.
