@@ -241,7 +241,9 @@ public:
                             std::optional<actor> who = std::nullopt,
                             json::object metadata = {}) {
     call c{std::move(resource), std::move(action), std::move(input),
-           std::move(record_id), std::move(who), std::move(metadata)};
+           std::move(record_id)};
+    c.actor = std::move(who);
+    c.metadata = std::move(metadata);
     return rt_->run(std::move(c));
   }
 
