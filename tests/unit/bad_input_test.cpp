@@ -326,7 +326,7 @@ caf::error expect_rejected(fixture& fx, call c, errc code,
 call make_call(std::string resource, std::string action,
                json::object input = {}, json::value record_id = nullptr) {
   return call{std::move(resource), std::move(action), std::move(input),
-              std::move(record_id), std::nullopt, json::object{}};
+              std::move(record_id)};
 }
 
 json::value nested(int levels) {
