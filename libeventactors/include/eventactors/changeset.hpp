@@ -121,6 +121,8 @@ class change {
 public:
   using function_type = std::function<void(changeset&)>;
 
+  /// A change named `name` (for `allowed_change_modules` and messages) that
+  /// runs `fn` on the changeset.
   change(std::string name, function_type fn);
 
   /// Returns a copy that applies only where `cond` holds.
@@ -150,6 +152,8 @@ public:
   using function_type
     = std::function<std::optional<field_error>(const changeset&)>;
 
+  /// A validation named `name`; `fn` returns the field error, or nullopt
+  /// when the changeset passes.
   validation(std::string name, function_type fn);
 
   /// Returns a copy whose failures carry `msg` instead of the default.
@@ -266,17 +270,31 @@ public:
   /// and validations ran.
   void add_error(std::string field, std::string message);
 
+  /// The errors added so far.
   const std::vector<field_error>& errors() const noexcept {
     return errors_;
   }
 
   // -- hooks ------------------------------------------------------------------
+  // Register hooks of the running change (tagged with its name); see
+  // docs/architecture.md for when each kind runs.
 
+  /// Runs just before the write, inside the unit.
   void before_action(before_hook fn);
+
+  /// Runs after the write, inside the unit.
   void after_action(after_action_hook fn);
+
+  /// Wraps before_action, the write and after_action.
   void around_action(around_hook fn);
+
+  /// Runs before the unit's writes.
   void before_transaction(before_hook fn);
+
+  /// Runs after the commit (or the failure), outside the unit.
   void after_transaction(after_transaction_hook fn);
+
+  /// Wraps the rest; on a top-level action, `next` commits.
   void around_transaction(around_hook fn);
 
   // -- internal state (used by the runtime; not for changes) -----------------

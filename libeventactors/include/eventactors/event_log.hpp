@@ -26,8 +26,13 @@ enum class record_id_kind : uint8_t { uuid, integer, string };
 /// The type of an actor column.
 enum class actor_key_kind : uint8_t { uuid, integer, string };
 
+/// Returns `"integer"` or `"uuid_v7"`.
 std::string to_string(event_id_kind x);
+
+/// Returns `"uuid"`, `"integer"` or `"string"`.
 std::string to_string(record_id_kind x);
+
+/// Returns `"uuid"`, `"integer"` or `"string"`.
 std::string to_string(actor_key_kind x);
 
 /// One actor column of the event log: which actor type it attributes and

@@ -32,10 +32,13 @@ namespace eventactors {
 /// ```
 class json_library {
 public:
+  /// Builds a change from a step's parameters.
   using change_factory
     = std::function<caf::expected<change>(const json::object& spec)>;
+  /// Builds a validation from a step's parameters.
   using validation_factory
     = std::function<caf::expected<validation>(const json::object& spec)>;
+  /// Builds a hook (a change registering it) from a step's parameters.
   using hook_factory
     = std::function<caf::expected<change>(const json::object& spec)>;
 
@@ -47,12 +50,22 @@ public:
   /// `base_dir` (empty: the working directory).
   static json_library builtins(std::filesystem::path base_dir = {});
 
+  /// Adds (or replaces) the change `{"change": name, ...}` builds.
   json_library& add_change(std::string name, change_factory fn);
+
+  /// Adds (or replaces) the validation `{"validate": name, ...}` builds.
   json_library& add_validation(std::string name, validation_factory fn);
+
+  /// Adds (or replaces) the hook `{"hook": name, ...}` builds.
   json_library& add_hook(std::string name, hook_factory fn);
 
+  /// Returns the factory of change `name`, or null.
   const change_factory* find_change(const std::string& name) const;
+
+  /// Returns the factory of validation `name`, or null.
   const validation_factory* find_validation(const std::string& name) const;
+
+  /// Returns the factory of hook `name`, or null.
   const hook_factory* find_hook(const std::string& name) const;
 
 private:

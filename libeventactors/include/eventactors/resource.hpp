@@ -31,13 +31,21 @@ class value_source {
 public:
   using generator = std::function<json::value(const environment&)>;
 
+  /// A constant value.
   value_source(json::value constant);
+  /// A constant string.
   value_source(const char* constant);
+  /// A constant string.
   value_source(std::string constant);
+  /// A constant integer.
   value_source(int constant);
+  /// A constant integer.
   value_source(int64_t constant);
+  /// A constant number.
   value_source(double constant);
+  /// A constant boolean.
   value_source(bool constant);
+  /// A value computed by `fn` when the action runs.
   value_source(generator fn);
 
   /// The current time of the runtime's clock.
@@ -243,13 +251,23 @@ public:
   action& manage_relationship(std::string argument, std::string relationship,
                               manage_options opts = {});
 
-  /// Adds a lifecycle hook, registered by a change named `name` (the name
-  /// `allowed_change_modules` refers to).
+  /// Adds a before_action hook, registered by a change named `name` (the
+  /// name `allowed_change_modules` refers to).
   action& before_action(std::string name, before_hook fn);
+
+  /// Adds an after_action hook (see `before_action`).
   action& after_action(std::string name, after_action_hook fn);
+
+  /// Adds an around_action hook (see `before_action`).
   action& around_action(std::string name, around_hook fn);
+
+  /// Adds a before_transaction hook (see `before_action`).
   action& before_transaction(std::string name, before_hook fn);
+
+  /// Adds an after_transaction hook (see `before_action`).
   action& after_transaction(std::string name, after_transaction_hook fn);
+
+  /// Adds an around_transaction hook (see `before_action`).
   action& around_transaction(std::string name, around_hook fn);
 
   // -- observers --------------------------------------------------------------
@@ -450,21 +468,31 @@ public:
   resource& belongs_to(std::string name, std::string destination,
                        relationship_options opts = {});
 
+  /// Adds a has_one relationship; `opts.destination_attribute` names the
+  /// foreign key on the destination.
   resource& has_one(std::string name, std::string destination,
                     relationship_options opts);
 
+  /// Adds a has_many relationship; `opts.destination_attribute` names the
+  /// foreign key on the destination.
   resource& has_many(std::string name, std::string destination,
                      relationship_options opts);
 
+  /// Adds a many_to_many relationship through the join resource
+  /// `opts.through`.
   resource& many_to_many(std::string name, std::string destination,
                          relationship_options opts);
 
   /// Adds a change that runs first in every action of the given kinds.
   resource& change(eventactors::change c, std::vector<action_kind> on);
 
-  /// Adds an action; returns it for further building.
+  /// Adds a create action; returns it for further building.
   action& create(std::string name);
+
+  /// Adds an update action; returns it for further building.
   action& update(std::string name);
+
+  /// Adds a destroy action; returns it for further building.
   action& destroy(std::string name);
 
   /// Tracks the resource's actions in event log `event_log`; returns the
