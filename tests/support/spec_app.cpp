@@ -4,6 +4,7 @@
 #include "support/spec_app.hpp"
 
 #include "support/query.hpp"
+#include "support/records.hpp"
 
 #include <cstdio>
 
@@ -23,6 +24,15 @@ std::string toy_hash(std::string_view password) {
   std::snprintf(buf, sizeof(buf), "fnv1a$%016llx",
                 static_cast<unsigned long long>(h));
   return buf;
+}
+
+change hash_password() {
+  return change{"hash_password", [](changeset& cs) {
+                  if (cs.argument("password").is_string())
+                    cs.set_attribute("hashed_password",
+                                     json::string{toy_hash(
+                                       cs.argument("password").get_string())});
+                }};
 }
 
 actor system_actor(std::string name) {
@@ -160,13 +170,7 @@ void add_user(app& a) {
     .argument("password_confirmation", types::string(),
               {.required = true, .sensitive = true})
     .validate(validations::confirm("password", "password_confirmation"))
-    .change(change{"hash_password", [](changeset& cs) {
-                     if (cs.argument("password").is_string())
-                       cs.set_attribute(
-                         "hashed_password",
-                         json::string{toy_hash(
-                           cs.argument("password").get_string())});
-                   }});
+    .change(hash_password());
   r.update("change_password")
     .argument("current_password", types::string(),
               {.required = true, .sensitive = true})
@@ -187,13 +191,7 @@ void add_user(app& a) {
                            return std::nullopt;
                          }})
     .validate(validations::confirm("password", "password_confirmation"))
-    .change(change{"hash_password", [](changeset& cs) {
-                     if (cs.argument("password").is_string())
-                       cs.set_attribute(
-                         "hashed_password",
-                         json::string{toy_hash(
-                           cs.argument("password").get_string())});
-                   }});
+    .change(hash_password());
 }
 
 void add_user_role(app& a) {
@@ -407,6 +405,17 @@ void add_uuid_v7_user(app& a) {
   r.destroy("destroy");
 }
 
+/// The call `spec_fixture::run` and `must` make.
+call make_call(std::string resource, std::string action, json::object input,
+               std::optional<actor> who, json::object metadata,
+               json::value record_id) {
+  call c{std::move(resource), std::move(action), std::move(input),
+         std::move(record_id)};
+  c.actor = std::move(who);
+  c.metadata = std::move(metadata);
+  return c;
+}
+
 } // namespace
 
 app spec_app() {
@@ -446,75 +455,43 @@ caf::expected<record> spec_fixture::run(std::string resource,
                                         std::optional<actor> who,
                                         json::object metadata,
                                         json::value record_id) {
-  call c;
-  c.resource = std::move(resource);
-  c.action = std::move(action);
-  c.input = std::move(input);
-  c.actor = std::move(who);
-  c.metadata = std::move(metadata);
-  c.record_id = std::move(record_id);
-  return rt_->run(std::move(c));
+  return rt_->run(make_call(std::move(resource), std::move(action),
+                            std::move(input), std::move(who),
+                            std::move(metadata), std::move(record_id)));
 }
 
 record spec_fixture::must(std::string resource, std::string action,
                           json::object input, std::optional<actor> who,
                           json::object metadata, json::value record_id) {
-  auto what = resource + "." + action;
-  auto result = run(std::move(resource), std::move(action), std::move(input),
-                    std::move(who), std::move(metadata),
-                    std::move(record_id));
-  if (!result)
-    FAIL(what << " failed: " << render(result.error()));
-  return std::move(*result);
+  return must_run(*rt_, make_call(std::move(resource), std::move(action),
+                                  std::move(input), std::move(who),
+                                  std::move(metadata), std::move(record_id)));
 }
 
 std::vector<event> spec_fixture::events(const std::string& log) {
-  std::vector<event> result;
   event_filter f;
   f.log = log;
-  auto err = rt_->for_each_event(f, [&](const event& ev) {
-    result.push_back(ev);
-    return true;
-  });
-  if (err)
-    FAIL("reading events failed: " << render(err));
-  return result;
+  return events_where(*rt_, std::move(f));
 }
 
 std::vector<event> spec_fixture::events_of(const std::string& resource,
                                            const std::string& action,
                                            const std::string& log) {
-  std::vector<event> result;
   event_filter f;
   f.log = log;
   f.resource = resource;
   if (!action.empty())
     f.action = action;
-  auto err = rt_->for_each_event(f, [&](const event& ev) {
-    result.push_back(ev);
-    return true;
-  });
-  if (err)
-    FAIL("reading events failed: " << render(err));
-  return result;
+  return events_where(*rt_, std::move(f));
 }
 
 std::vector<record> spec_fixture::all(const std::string& resource) {
-  auto xs = rt_->list(resource, {.limit = 100000});
-  if (!xs)
-    FAIL("list " << resource << " failed: " << render(xs.error()));
-  return std::move(*xs);
+  return all_records(*rt_, resource);
 }
 
 std::optional<record> spec_fixture::find(const std::string& resource,
                                          const json::value& id) {
-  auto rec = rt_->get(resource, id);
-  if (!rec) {
-    if (is(rec.error(), errc::not_found))
-      return std::nullopt;
-    FAIL("get " << resource << " failed: " << render(rec.error()));
-  }
-  return std::move(*rec);
+  return find_record(*rt_, resource, id);
 }
 
 int64_t spec_fixture::count_rows(const std::string& table) {
@@ -529,6 +506,26 @@ record spec_fixture::create_user(std::string email, std::optional<actor> who,
                {"family_name", "Doe"},
                {"hashed_password", "hashed_password_123"}},
               std::move(who), std::move(metadata));
+}
+
+record create_article(spec_fixture& fx, std::string title, std::string body) {
+  return fx.must("Article", "create", {{"title", title}, {"body", body}},
+                 system_actor("test_runner"));
+}
+
+record create_tag(spec_fixture& fx, std::string name) {
+  return fx.must("Tag", "create", {{"name", name}}, system_actor("test"));
+}
+
+std::vector<std::string> tag_names(spec_fixture& fx,
+                                   const json::value& article_id) {
+  std::vector<record> tags;
+  for (auto& link : with(fx.all("ArticleTag"), "article_id", article_id)) {
+    auto tag = fx.find("Tag", link.get("tag_id"));
+    REQUIRE(tag);
+    tags.push_back(*tag);
+  }
+  return sorted_strings(tags, "name");
 }
 
 } // namespace eventactors::test

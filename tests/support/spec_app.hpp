@@ -24,6 +24,10 @@ app spec_app();
 /// fixture. Deterministic; not for real use.
 std::string toy_hash(std::string_view password);
 
+/// Returns the change `hash_password`: sets `hashed_password` to the toy
+/// hash of the `password` argument when that is a string.
+change hash_password();
+
 /// Returns the actor `SystemActor:name`.
 actor system_actor(std::string name);
 
@@ -87,5 +91,17 @@ private:
   std::string path_;
   std::unique_ptr<runtime> rt_;
 };
+
+/// Creates an Article (as `SystemActor:test_runner`).
+record create_article(spec_fixture& fx, std::string title,
+                      std::string body = "Body");
+
+/// Creates a Tag (as `SystemActor:test`).
+record create_tag(spec_fixture& fx, std::string name);
+
+/// The names of the tags linked to the article `article_id` through
+/// ArticleTag, sorted.
+std::vector<std::string> tag_names(spec_fixture& fx,
+                                   const json::value& article_id);
 
 } // namespace eventactors::test

@@ -7,8 +7,9 @@
 // actions and of units (an action, its after_action hooks and the actions
 // those hooks run).
 
-#include "support/spec_app.hpp"
 #include "support/query.hpp"
+#include "support/records.hpp"
+#include "support/spec_app.hpp"
 
 #include <atomic>
 #include <stdexcept>
@@ -195,12 +196,6 @@ app bad_app(bool strict = false) {
   return a;
 }
 
-/// Counts the rows of `table` in the database at `path` with a connection
-/// of its own; -1 when the table does not exist.
-int64_t rows_in(const std::string& path, const std::string& table) {
-  return count_rows(path, table);
-}
-
 /// A runtime of `bad_app` on a fresh database file.
 class fixture {
 public:
@@ -225,7 +220,7 @@ public:
   }
 
   int64_t count_rows(const std::string& table) {
-    return rows_in(path_, table);
+    return test::count_rows(path_, table);
   }
 
   /// Row counts of every table of the app: events, counter_events, item,
@@ -250,12 +245,10 @@ public:
   record must(std::string resource, std::string action,
               json::object input = {}, json::value record_id = nullptr,
               std::optional<actor> who = std::nullopt) {
-    auto what = resource + "." + action;
-    auto result = run(std::move(resource), std::move(action),
-                      std::move(input), std::move(record_id), std::move(who));
-    if (!result)
-      FAIL(what << " failed: " << render(result.error()));
-    return std::move(*result);
+    call c{std::move(resource), std::move(action), std::move(input),
+           std::move(record_id)};
+    c.actor = std::move(who);
+    return must_run(*rt_, std::move(c));
   }
 
   /// A valid call still succeeds and writes exactly one event and one
@@ -272,16 +265,9 @@ public:
   }
 
   std::vector<event> events(const std::string& log = "events") {
-    std::vector<event> result;
     event_filter f;
     f.log = log;
-    auto err = rt_->for_each_event(f, [&](const event& ev) {
-      result.push_back(ev);
-      return true;
-    });
-    if (err)
-      FAIL("reading events failed: " << render(err));
-    return result;
+    return events_where(*rt_, std::move(f));
   }
 
 private:
@@ -290,20 +276,6 @@ private:
   std::unique_ptr<runtime> rt_;
   int serial_ = 0;
 };
-
-bool has_field_error(const caf::error& err, std::string_view field) {
-  for (auto& fe : field_errors(err))
-    if (fe.field == field)
-      return true;
-  return false;
-}
-
-std::string describe(const caf::error& err) {
-  auto result = render(err);
-  for (auto& fe : field_errors(err))
-    result += "\n  field error: " + fe.field + ": " + fe.message;
-  return result;
-}
 
 /// Runs `c`, which must fail with `code` and a rendering that names every
 /// one of `needles`, writing nothing; then checks that the runtime still

@@ -18,12 +18,12 @@
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
-#include <sqlite3.h>
 
 #include <catch2/catch.hpp>
 
 #include "eventactors/all.hpp"
 #include "support/process.hpp"
+#include "support/query.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace eventactors;
@@ -249,7 +249,7 @@ json::object check_jsonl_error(const cli_result& r, int code,
   return e;
 }
 
-// -- files and SQL -------------------------------------------------------------------
+// -- files ---------------------------------------------------------------------------
 
 std::string read_text(const std::string& path) {
   std::ifstream in{path};
@@ -262,26 +262,6 @@ void write_text(const std::string& path, const std::string& text) {
   std::ofstream out{path};
   out << text;
   REQUIRE(out.good());
-}
-
-/// Runs SQL on the database through a connection of our own (behind the
-/// tool's back).
-void exec_sql(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  auto rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr);
-  if (rc != SQLITE_OK) {
-    sqlite3_close(db);
-    FAIL("cannot open " << path);
-  }
-  char* msg = nullptr;
-  rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &msg);
-  std::string why = msg ? msg : "";
-  sqlite3_free(msg);
-  auto changes = sqlite3_changes(db);
-  sqlite3_close(db);
-  INFO(sql << ": " << why);
-  REQUIRE(rc == SQLITE_OK);
-  REQUIRE(changes > 0);
 }
 
 // -- a seeded database -----------------------------------------------------------------

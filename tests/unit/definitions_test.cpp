@@ -7,8 +7,9 @@
 // resource, action or option at fault, and runtime::start refuses to start
 // with it, creating no tables.
 
-#include "support/spec_app.hpp"
 #include "support/query.hpp"
+#include "support/records.hpp"
+#include "support/spec_app.hpp"
 
 #include <filesystem>
 #include <functional>
@@ -80,13 +81,6 @@ event_log& log_of(app& a, std::string_view name = "events") {
   auto ptr = a.find_log(name);
   REQUIRE(ptr != nullptr);
   return *ptr;
-}
-
-std::string describe(const caf::error& err) {
-  auto result = render(err);
-  for (auto& fe : field_errors(err))
-    result += "\n  field error: " + fe.field + ": " + fe.message;
-  return result;
 }
 
 bool contains_all(const std::string& text,

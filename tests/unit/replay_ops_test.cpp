@@ -6,6 +6,7 @@
 // State is read with SQLite connections of our own, outside the runtime.
 
 #include "support/query.hpp"
+#include "support/records.hpp"
 #include "support/spec_app.hpp"
 
 #include <atomic>
@@ -35,91 +36,12 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// -- our own SQLite connections -------------------------------------------------
-
-class conn {
-public:
-  explicit conn(const std::string& path, bool writable = false) {
-    auto flags = writable ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY;
-    if (sqlite3_open_v2(path.c_str(), &db_, flags, nullptr) != SQLITE_OK)
-      throw std::runtime_error("cannot open " + path);
-    sqlite3_busy_timeout(db_, 10'000);
-  }
-
-  ~conn() {
-    sqlite3_close(db_);
-  }
-
-  conn(const conn&) = delete;
-  conn& operator=(const conn&) = delete;
-
-  sqlite3* get() const noexcept {
-    return db_;
-  }
-
-private:
-  sqlite3* db_ = nullptr;
-};
-
-std::string render_cell(sqlite3_stmt* stmt, int col) {
-  char buf[64];
-  switch (sqlite3_column_type(stmt, col)) {
-    case SQLITE_NULL:
-      return "NULL";
-    case SQLITE_INTEGER:
-      return "i:" + std::to_string(sqlite3_column_int64(stmt, col));
-    case SQLITE_FLOAT:
-      std::snprintf(buf, sizeof(buf), "f:%.17g",
-                    sqlite3_column_double(stmt, col));
-      return buf;
-    case SQLITE_TEXT: {
-      auto ptr = reinterpret_cast<const char*>(sqlite3_column_text(stmt, col));
-      return "t:'" + std::string(ptr, sqlite3_column_bytes(stmt, col)) + "'";
-    }
-    default: {
-      auto ptr = static_cast<const unsigned char*>(
-        sqlite3_column_blob(stmt, col));
-      std::string out = "b:";
-      for (int i = 0; i < sqlite3_column_bytes(stmt, col); ++i) {
-        std::snprintf(buf, sizeof(buf), "%02x", ptr[i]);
-        out += buf;
-      }
-      return out;
-    }
-  }
-}
-
-/// The rows `sql` returns, one line each, columns named, `_version` left
-/// out when `skip_version`.
-std::string dump_query(sqlite3* db, const std::string& sql,
-                       bool skip_version = false) {
-  sqlite3_stmt* stmt = nullptr;
-  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) != SQLITE_OK) {
-    std::string err = sqlite3_errmsg(db);
-    sqlite3_finalize(stmt);
-    return "<error: " + sql + ": " + err + ">\n";
-  }
-  std::string out;
-  int rc;
-  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-    for (int i = 0; i < sqlite3_column_count(stmt); ++i) {
-      std::string name = sqlite3_column_name(stmt, i);
-      if (skip_version && name == "_version")
-        continue;
-      out += (i == 0 ? "" : " ") + name + "=" + render_cell(stmt, i);
-    }
-    out += '\n';
-  }
-  if (rc != SQLITE_DONE)
-    out += "<error: " + std::string{sqlite3_errmsg(db)} + ">\n";
-  sqlite3_finalize(stmt);
-  return out;
-}
+// -- reading the file from outside --------------------------------------------
 
 /// Every table of the file (sqlite_master), every column, rows ordered by
 /// all columns: for "byte-identical" checks.
 std::string dump_all(const std::string& path) {
-  conn c{path};
+  connection c{path};
   std::vector<std::string> tables;
   {
     sqlite3_stmt* stmt = nullptr;
@@ -154,32 +76,15 @@ std::string dump_all(const std::string& path) {
 
 /// The records of the ops app (without `_version`, a write counter).
 std::string dump_records(const std::string& path) {
-  conn c{path};
-  return "== item\n"
-         + dump_query(c.get(), "SELECT * FROM item ORDER BY id", true)
-         + "== gadget\n"
-         + dump_query(c.get(), "SELECT * FROM gadget ORDER BY id", true);
+  connection c{path};
+  return dump_table(c.get(), "item", "id", true)
+         + dump_table(c.get(), "gadget", "id", true);
 }
 
 std::string dump_events(const std::string& path,
                         const std::string& where = {}) {
-  conn c{path};
+  connection c{path};
   return dump_query(c.get(), "SELECT * FROM events " + where + " ORDER BY id");
-}
-
-int64_t query_count(const std::string& path, const std::string& sql) {
-  return query_int(path, sql).value_or(-1);
-}
-
-void exec_sql(const std::string& path, const std::string& sql) {
-  conn c{path, true};
-  char* err = nullptr;
-  if (sqlite3_exec(c.get(), sql.c_str(), nullptr, nullptr, &err)
-      != SQLITE_OK) {
-    std::string msg = err ? err : "?";
-    sqlite3_free(err);
-    FAIL("SQL failed: " << sql << ": " << msg);
-  }
 }
 
 /// Whether `text` contains `token` as a whole word (not part of a longer
@@ -193,10 +98,6 @@ bool names(const std::string& text, const std::string& token) {
   }
   return std::regex_search(text, std::regex{"(^|[^A-Za-z0-9_])" + escaped
                                             + "($|[^A-Za-z0-9_])"});
-}
-
-std::string show(const json::value& x) {
-  return json::serialize(x);
 }
 
 /// The text form of an id in messages: strings without quotes.
@@ -342,13 +243,8 @@ public:
 
   record must(std::string resource, std::string action,
               json::object input = {}, json::value id = nullptr) {
-    call c{std::move(resource), std::move(action), std::move(input)};
-    c.record_id = std::move(id);
-    auto what = c.resource + "." + c.action;
-    auto res = rt_->run(std::move(c));
-    if (!res)
-      FAIL(what << " failed: " << render(res.error()));
-    return std::move(*res);
+    return must_run(*rt_, call{std::move(resource), std::move(action),
+                               std::move(input), std::move(id)});
   }
 
   /// Creates `n` items named `prefix-<i>` in batches (one event each).
@@ -374,14 +270,7 @@ public:
   }
 
   std::vector<event> events() {
-    std::vector<event> out;
-    auto err = rt_->for_each_event({}, [&](const event& ev) {
-      out.push_back(ev);
-      return true;
-    });
-    if (err)
-      FAIL("reading events failed: " << render(err));
-    return out;
+    return events_where(*rt_);
   }
 
   int64_t event_count() {

@@ -24,6 +24,7 @@
 //   EVENTACTORS_PROPERTY_ACTIONS=N at most N actions per seed (default 60)
 //   EVENTACTORS_PROPERTY_TRACE=1   print the actions of failing seeds
 
+#include "support/query.hpp"
 #include "support/spec_app.hpp"
 
 #include <chrono>
@@ -46,88 +47,6 @@ namespace {
 
 // -- reading tables from outside ----------------------------------------------
 
-/// A read-only connection of our own.
-class reader_conn {
-public:
-  explicit reader_conn(const std::string& path) {
-    if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READONLY, nullptr)
-        != SQLITE_OK)
-      throw std::runtime_error("cannot open " + path);
-    sqlite3_busy_timeout(db_, 10'000);
-  }
-
-  ~reader_conn() {
-    sqlite3_close(db_);
-  }
-
-  reader_conn(const reader_conn&) = delete;
-  reader_conn& operator=(const reader_conn&) = delete;
-
-  sqlite3* get() const noexcept {
-    return db_;
-  }
-
-private:
-  sqlite3* db_ = nullptr;
-};
-
-std::string render_cell(sqlite3_stmt* stmt, int col) {
-  char buf[64];
-  switch (sqlite3_column_type(stmt, col)) {
-    case SQLITE_NULL:
-      return "NULL";
-    case SQLITE_INTEGER:
-      return "i:" + std::to_string(sqlite3_column_int64(stmt, col));
-    case SQLITE_FLOAT:
-      std::snprintf(buf, sizeof(buf), "f:%.17g",
-                    sqlite3_column_double(stmt, col));
-      return buf;
-    case SQLITE_TEXT: {
-      auto ptr = reinterpret_cast<const char*>(sqlite3_column_text(stmt, col));
-      return "t:'" + std::string(ptr, sqlite3_column_bytes(stmt, col)) + "'";
-    }
-    default: {
-      auto ptr = static_cast<const unsigned char*>(
-        sqlite3_column_blob(stmt, col));
-      std::string out = "b:";
-      for (int i = 0; i < sqlite3_column_bytes(stmt, col); ++i) {
-        std::snprintf(buf, sizeof(buf), "%02x", ptr[i]);
-        out += buf;
-      }
-      return out;
-    }
-  }
-}
-
-/// Every row of `table` ordered by `order_by`, one line per row, columns
-/// named, `_version` left out when `skip_version`.
-std::string dump_table(sqlite3* db, const std::string& table,
-                       const std::string& order_by, bool skip_version) {
-  auto sql = "SELECT * FROM \"" + table + "\" ORDER BY \"" + order_by + "\"";
-  sqlite3_stmt* stmt = nullptr;
-  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) != SQLITE_OK) {
-    std::string err = sqlite3_errmsg(db);
-    sqlite3_finalize(stmt);
-    return "<error: " + sql + ": " + err + ">\n";
-  }
-  std::string out;
-  int rc;
-  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-    out += table + ":";
-    for (int i = 0; i < sqlite3_column_count(stmt); ++i) {
-      std::string name = sqlite3_column_name(stmt, i);
-      if (skip_version && name == "_version")
-        continue;
-      out += " " + name + "=" + render_cell(stmt, i);
-    }
-    out += '\n';
-  }
-  if (rc != SQLITE_DONE)
-    out += "<error: " + std::string{sqlite3_errmsg(db)} + ">\n";
-  sqlite3_finalize(stmt);
-  return out;
-}
-
 /// The records of every resource of `defs` (without `_version`).
 std::string dump_records(sqlite3* db, const app& defs) {
   std::string out;
@@ -142,17 +61,6 @@ std::string dump_events(sqlite3* db, const app& defs) {
   for (auto& log : defs.logs())
     out += dump_table(db, log.name(), "id", false);
   return out;
-}
-
-int64_t count_events(sqlite3* db, const std::string& log) {
-  auto sql = "SELECT count(*) FROM \"" + log + "\"";
-  sqlite3_stmt* stmt = nullptr;
-  int64_t result = -1;
-  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK
-      && sqlite3_step(stmt) == SQLITE_ROW)
-    result = sqlite3_column_int64(stmt, 0);
-  sqlite3_finalize(stmt);
-  return result;
 }
 
 /// The first lines where `a` and `b` differ, for failure messages.
@@ -689,8 +597,8 @@ private:
     std::string before;
     if (must_fail && db_)
       before = dump_records(db_, defs_) + dump_events(db_, defs_);
-    auto events_before = db_ ? count_events(db_, "events")
-                                 + count_events(db_, "notes_log")
+    auto events_before = db_ ? count_rows(db_, "events")
+                                 + count_rows(db_, "notes_log")
                              : 0;
     auto res = rt_->run(c);
     if (res) {
@@ -714,8 +622,8 @@ private:
     }
     if (!db_)
       return;
-    auto events_after = count_events(db_, "events")
-                        + count_events(db_, "notes_log");
+    auto events_after = count_rows(db_, "events")
+                        + count_rows(db_, "notes_log");
     if (events_after != events_before)
       problem_ = "a failed action wrote events: " + line;
     if (must_fail) {
@@ -1048,7 +956,7 @@ std::string check_replays(runtime& rt, sqlite3* db, const app& defs) {
   auto events = dump_events(db, defs);
   for (const char* round : {"first", "second"}) {
     for (auto& log : defs.logs()) {
-      auto total = count_events(db, log.name());
+      auto total = count_rows(db, log.name());
       replay_request req;
       req.log = log.name();
       auto summary = rt.replay(req);
@@ -1112,7 +1020,7 @@ std::string check_seed(uint64_t seed, int max_actions, std::string& trace) {
   auto rt = start(0);
   if (!rt)
     return "runtime::start failed: " + render(rt.error());
-  reader_conn conn{path};
+  connection conn{path};
   auto db = conn.get();
   std::mt19937_64 sizes{seed * 7919 + 1};
   auto n = static_cast<int>(20 + sizes() % (max_actions - 19));
@@ -1154,7 +1062,7 @@ std::string check_concurrent_seed(uint64_t seed, int actions,
   auto rt = runtime::start(defs, opts);
   if (!rt)
     return "runtime::start failed: " + render(rt.error());
-  reader_conn conn{opts.path};
+  connection conn{opts.path};
   std::vector<record> shared;
   for (int i = 0; i < 3; ++i) {
     auto m = (*rt)->run("Member", "create",
@@ -1270,7 +1178,7 @@ TEST_CASE("replay of an upsert that matched an existing record while the "
   REQUIRE(second);
   CHECK(second->id == first->id);
   CHECK(second->get("uses") == json::value(1));
-  reader_conn conn{opts.path};
+  connection conn{opts.path};
   auto live = dump_records(conn.get(), defs);
   auto summary = (*rt)->replay();
   INFO((summary ? std::string{"ok"} : render(summary.error())));

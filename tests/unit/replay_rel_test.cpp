@@ -1,6 +1,7 @@
 // This file is part of libeventactors.
 // Copyright (c) the libeventactors authors. Distributed under the MIT license.
 
+#include "support/records.hpp"
 #include "support/spec_app.hpp"
 
 #include <algorithm>
@@ -9,8 +10,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <boost/json/serialize.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -41,14 +40,6 @@ snapshot take(spec_fixture& fx) {
   for (auto& name : involved)
     result[name] = fx.all(name);
   return result;
-}
-
-std::string show(const json::value& x) {
-  return json::serialize(x);
-}
-
-std::string show(const json::object& x) {
-  return json::serialize(x);
 }
 
 /// Fields a replay cannot restore by design: User.hashed_password is
@@ -103,52 +94,6 @@ std::vector<std::string> differences(const snapshot& expected,
   return result;
 }
 
-/// Records of `xs` whose attribute `field` equals `value`.
-std::vector<record> with(const std::vector<record>& xs, std::string_view field,
-                         const json::value& value) {
-  std::vector<record> result;
-  for (auto& x : xs)
-    if (x.get(field) == value)
-      result.push_back(x);
-  return result;
-}
-
-/// The string values of `field` of `xs`, sorted.
-std::vector<std::string> sorted_strings(const std::vector<record>& xs,
-                                        std::string_view field) {
-  std::vector<std::string> result;
-  for (auto& x : xs)
-    result.emplace_back(x.get_string(field));
-  std::sort(result.begin(), result.end());
-  return result;
-}
-
-/// The ids of `xs` as text, sorted.
-std::vector<std::string> sorted_ids(const std::vector<record>& xs) {
-  std::vector<std::string> result;
-  for (auto& x : xs)
-    result.push_back(show(x.id));
-  std::sort(result.begin(), result.end());
-  return result;
-}
-
-std::vector<std::string> sorted_ids(const std::vector<json::value>& xs) {
-  std::vector<std::string> result;
-  for (auto& x : xs)
-    result.push_back(show(x));
-  std::sort(result.begin(), result.end());
-  return result;
-}
-
-template <class Pred>
-std::vector<event> select(const std::vector<event>& xs, Pred pred) {
-  std::vector<event> result;
-  for (auto& x : xs)
-    if (pred(x))
-      result.push_back(x);
-  return result;
-}
-
 /// Index of the only event of `resource.action` (and `record_id`, when not
 /// null) in `evs`; fails the test unless there is exactly one.
 size_t index_of(const std::vector<event>& evs, std::string_view resource,
@@ -161,14 +106,6 @@ size_t index_of(const std::vector<event>& evs, std::string_view resource,
   INFO(resource << "." << action << " " << show(record_id));
   REQUIRE(hits.size() == 1);
   return hits[0];
-}
-
-/// "Resource.action" of every event, in order.
-std::vector<std::string> actions_of(const std::vector<event>& evs) {
-  std::vector<std::string> result;
-  for (auto& ev : evs)
-    result.push_back(ev.resource + "." + ev.action);
-  return result;
 }
 
 size_t count_creates(const std::vector<event>& evs) {
@@ -226,22 +163,6 @@ replay_summary full_replay_twice(spec_fixture& fx, const snapshot& live) {
   return first;
 }
 
-record create_tag(spec_fixture& fx, std::string name) {
-  return fx.must("Tag", "create", {{"name", name}}, system_actor("test"));
-}
-
-/// The tags linked to `article_id` through ArticleTag, by name, sorted.
-std::vector<std::string> tag_names(spec_fixture& fx,
-                                   const json::value& article_id) {
-  std::vector<record> tags;
-  for (auto& link : with(fx.all("ArticleTag"), "article_id", article_id)) {
-    auto tag = fx.find("Tag", link.get("tag_id"));
-    REQUIRE(tag);
-    tags.push_back(*tag);
-  }
-  return sorted_strings(tags, "name");
-}
-
 std::vector<record> comments_of(spec_fixture& fx, const json::value& user_id) {
   return with(fx.all("Comment"), "user_id", user_id);
 }
@@ -249,7 +170,6 @@ std::vector<record> comments_of(spec_fixture& fx, const json::value& user_id) {
 std::vector<record> roles_of(spec_fixture& fx, const json::value& user_id) {
   return with(fx.all("UserRole"), "user_id", user_id);
 }
-
 
 } // namespace
 

@@ -53,10 +53,6 @@ app counter_app() {
   return a;
 }
 
-int64_t count(const std::string& path, const std::string& sql) {
-  return query_int(path, sql).value_or(-1);
-}
-
 } // namespace
 
 TEST_CASE("no lost updates: 64 concurrent caller actors increment one "
@@ -173,10 +169,11 @@ TEST_CASE("durability: an acknowledged action survives kill -9 of the "
     CHECK(WIFSIGNALED(status));
     // A new process (this one, with a fresh connection) sees the event and
     // its record.
-    CHECK(count(path, "SELECT count(*) FROM events WHERE id = "
-                        + std::to_string(acked))
+    CHECK(query_count(path, "SELECT count(*) FROM events WHERE id = "
+                              + std::to_string(acked))
           == 1);
-    CHECK(count(path, "SELECT count(*) FROM counter WHERE label = 'durable'")
+    CHECK(query_count(path,
+                      "SELECT count(*) FROM counter WHERE label = 'durable'")
           >= 1);
   }
   // And a runtime restarted on the file keeps appending with larger ids.
@@ -267,9 +264,10 @@ TEST_CASE("group commit: a failing unit does not take the units committed "
   CHECK(failed == 0);
   CHECK(ok == threads * per_thread / 2);
   auto path = dir.file("g.db");
-  CHECK(count(path, "SELECT count(*) FROM counter") == 1 + ok);
-  CHECK(count(path, "SELECT count(*) FROM events") == 1 + ok);
-  CHECK(count(path, "SELECT count(*) FROM counter WHERE label = 'bad'") == 0);
+  CHECK(query_count(path, "SELECT count(*) FROM counter") == 1 + ok);
+  CHECK(query_count(path, "SELECT count(*) FROM events") == 1 + ok);
+  CHECK(query_count(path, "SELECT count(*) FROM counter WHERE label = 'bad'")
+        == 0);
 }
 
 TEST_CASE("events can be filtered and paged", "[runtime][events]") {
@@ -478,8 +476,8 @@ TEST_CASE("stop: calls in flight either commit or fail with runtime_stopped, "
   CHECK(stopped == 4);
   CHECK(ok >= 200);
   // Every acknowledged create is there, with its event.
-  CHECK(count(path, "SELECT count(*) FROM counter") == ok);
-  CHECK(count(path, "SELECT count(*) FROM events") == ok);
+  CHECK(query_count(path, "SELECT count(*) FROM counter") == ok);
+  CHECK(query_count(path, "SELECT count(*) FROM events") == ok);
   // Reads still work; actions do not.
   CHECK((*rt)->list("Counter", {.limit = 100000})->size()
         == static_cast<size_t>(ok));

@@ -5,6 +5,7 @@
 // 4.2 (B-META-*), 4.3 (B-ACTOR-*), 4.4 (B-DATA-*, B-SENS-*), 4.5 (B-TS-*)
 // and the observable capture semantics of 5.1 (I-CAP-01..09).
 
+#include "support/records.hpp"
 #include "support/spec_app.hpp"
 
 #include <algorithm>
@@ -22,23 +23,6 @@ using namespace eventactors::test;
 
 namespace {
 
-/// Parses the date-time attribute `field` of `rec`; fails the test when it
-/// is not a valid timestamp.
-timestamp ts_of(const record& rec, std::string_view field) {
-  auto str = rec.get_string(field);
-  INFO(rec.resource << "." << field << " = " << str);
-  auto ts = parse_timestamp(str);
-  REQUIRE(ts.has_value());
-  return *ts;
-}
-
-std::vector<std::string> actions_of(const std::vector<event>& evs) {
-  std::vector<std::string> result;
-  for (auto& ev : evs)
-    result.push_back(ev.resource + "." + ev.action);
-  return result;
-}
-
 std::vector<int64_t> ids_of(const std::vector<event>& evs) {
   std::vector<int64_t> result;
   for (auto& ev : evs)
@@ -50,17 +34,6 @@ bool strictly_ascending(const std::vector<int64_t>& xs) {
   return std::adjacent_find(xs.begin(), xs.end(),
                             [](int64_t a, int64_t b) { return a >= b; })
          == xs.end();
-}
-
-std::vector<event> events_where(runtime& rt, event_filter f) {
-  std::vector<event> result;
-  auto err = rt.for_each_event(std::move(f), [&](const event& ev) {
-    result.push_back(ev);
-    return true;
-  });
-  if (err)
-    FAIL("reading events failed: " << render(err));
-  return result;
 }
 
 /// Events of `resource` about the record `id` in the main log, oldest first.
@@ -84,12 +57,6 @@ json::object registration(const std::string& email,
 /// The toy hash of `password` as a JSON value, for comparisons.
 json::value hash_of(std::string_view password) {
   return json::string{toy_hash(password)};
-}
-
-bool has_field_error(const caf::error& err, const std::string& field) {
-  auto errs = field_errors(err);
-  return std::any_of(errs.begin(), errs.end(),
-                     [&](const field_error& x) { return x.field == field; });
 }
 
 /// A small app of its own for capture rules the fixture cannot show: a
@@ -133,15 +100,8 @@ struct capture_runtime {
 
   record must(std::string resource, std::string action,
               json::object input = {}, json::value record_id = nullptr) {
-    call c;
-    c.resource = resource;
-    c.action = action;
-    c.input = std::move(input);
-    c.record_id = std::move(record_id);
-    auto result = rt->run(std::move(c));
-    if (!result)
-      FAIL(resource << "." << action << " failed: " << render(result.error()));
-    return std::move(*result);
+    return must_run(*rt, call{std::move(resource), std::move(action),
+                              std::move(input), std::move(record_id)});
   }
 
   std::vector<event> events() {
@@ -681,7 +641,7 @@ TEST_CASE("B-TS-01: a create event's occurred_at equals the create timestamp",
   auto user = fx.create_user("user@example.com", system_actor("test_runner"));
   auto evs = fx.events_of("User", "create");
   REQUIRE(evs.size() == 1);
-  CHECK(evs.front().occurred_at == ts_of(user, "created_at"));
+  CHECK(evs.front().occurred_at == timestamp_of(user, "created_at"));
   CHECK(format_timestamp(evs.front().occurred_at)
         == user.get_string("created_at"));
 }
@@ -693,10 +653,11 @@ TEST_CASE("B-TS-02: an update event's occurred_at equals the update timestamp",
   auto updated = fx.must("User", "update", {{"given_name", "Updated John"}},
                          system_actor("test_runner"), {}, user.id);
   // The update timestamp moved, so the two rules give different answers.
-  CHECK(ts_of(updated, "updated_at") > ts_of(updated, "created_at"));
+  CHECK(timestamp_of(updated, "updated_at")
+        > timestamp_of(updated, "created_at"));
   auto evs = fx.events_of("User", "update");
   REQUIRE(evs.size() == 1);
-  CHECK(evs.back().occurred_at == ts_of(updated, "updated_at"));
+  CHECK(evs.back().occurred_at == timestamp_of(updated, "updated_at"));
   CHECK(format_timestamp(evs.back().occurred_at)
         == updated.get_string("updated_at"));
 }
@@ -708,7 +669,7 @@ TEST_CASE("B-TS-03: an Org create event's occurred_at equals its create "
   auto org = fx.must("Org", "create", {{"name", "Test Organization"}});
   auto evs = fx.events_of("Org", "create");
   REQUIRE(evs.size() == 1);
-  CHECK(evs.front().occurred_at == ts_of(org, "created_at"));
+  CHECK(evs.front().occurred_at == timestamp_of(org, "created_at"));
   CHECK(format_timestamp(evs.front().occurred_at)
         == org.get_string("created_at"));
 }
@@ -720,10 +681,11 @@ TEST_CASE("B-TS-04: an Org update event's occurred_at equals its update "
   auto org = fx.must("Org", "create", {{"name", "Test Organization"}});
   auto updated = fx.must("Org", "update", {{"name", "Updated Organization"}},
                          std::nullopt, {}, org.id);
-  CHECK(ts_of(updated, "updated_at") > ts_of(updated, "created_at"));
+  CHECK(timestamp_of(updated, "updated_at")
+        > timestamp_of(updated, "created_at"));
   auto evs = fx.events_of("Org", "update");
   REQUIRE(evs.size() == 1);
-  CHECK(evs.front().occurred_at == ts_of(updated, "updated_at"));
+  CHECK(evs.front().occurred_at == timestamp_of(updated, "updated_at"));
   CHECK(format_timestamp(evs.front().occurred_at)
         == updated.get_string("updated_at"));
 }
@@ -740,7 +702,7 @@ TEST_CASE("B-TS-05: an upsert that inserts uses the create timestamp",
   auto evs = fx.events_of("User", "create_upsert");
   REQUIRE(evs.size() == 1);
   CHECK(evs.front().record_id == user.id);
-  CHECK(evs.front().occurred_at == ts_of(user, "created_at"));
+  CHECK(evs.front().occurred_at == timestamp_of(user, "created_at"));
   CHECK(format_timestamp(evs.front().occurred_at)
         == user.get_string("created_at"));
 }
@@ -762,13 +724,14 @@ TEST_CASE("B-TS-06: an upsert that updates uses the update timestamp",
   CHECK(user2.id == user1.id);
   CHECK(user2.get("given_name") == "Updated");
   CHECK(user2.get("created_at") == user1.get("created_at"));
-  CHECK(ts_of(user2, "updated_at") > ts_of(user2, "created_at"));
+  CHECK(timestamp_of(user2, "updated_at")
+        > timestamp_of(user2, "created_at"));
   auto evs = fx.events_of("User", "create_upsert");
   REQUIRE(evs.size() == 2);
-  CHECK(evs.back().occurred_at == ts_of(user2, "updated_at"));
+  CHECK(evs.back().occurred_at == timestamp_of(user2, "updated_at"));
   CHECK(format_timestamp(evs.back().occurred_at)
         == user2.get_string("updated_at"));
-  CHECK(evs.front().occurred_at == ts_of(user1, "created_at"));
+  CHECK(evs.front().occurred_at == timestamp_of(user1, "created_at"));
 }
 
 // -- 5.1 Capture semantics ------------------------------------------------------------
@@ -1175,7 +1138,7 @@ TEST_CASE("I-CAP-09: occurred_at is the create or update timestamp of the "
     CHECK(at >= before);
     CHECK(at <= after);
     // One clock reading per action: deleted_at is the same instant.
-    CHECK(at == ts_of(deleted, "deleted_at"));
+    CHECK(at == timestamp_of(deleted, "deleted_at"));
   }
   SECTION("without configured timestamps the clock is used") {
     auto before = now_utc();
