@@ -459,7 +459,7 @@ private:
     static const std::vector<std::string> xs
       = {"emoji \xF0\x9F\x98\x80 here", "quote ' and \" and \\ too",
          "line\nbreak\r\n", std::string{"nul \0 inside", 12}, "tab\there",
-         "\xC3\xBCn\xC3\xAFc\xC3\xB6d\xC3\xA9", "   spaced   ", "",
+         "\xC3\xBC" "n\xC3\xAF" "c\xC3\xB6" "d\xC3\xA9", "   spaced   ", "",
          "<b>&amp;</b>", std::string(700, 'z')};
     return pick(xs);
   }
