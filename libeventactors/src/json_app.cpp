@@ -797,12 +797,7 @@ private:
             continue;
           keys(*f, fpath, {"name", "type", "allow_nil"});
           auto name = string_field(*f, fpath, "name", true);
-          auto tptr = f->if_contains("type");
-          if (!tptr) {
-            fail(fpath + ".type", "is required");
-            continue;
-          }
-          auto t = type_at(*tptr, fpath + ".type");
+          auto t = type_field(*f, fpath);
           auto nil = bool_field(*f, fpath, "allow_nil");
           if (name && t)
             xs.push_back({*name, *t, nil.value_or(true)});
@@ -814,6 +809,17 @@ private:
                "[fields]}, got "
                  + show(x));
     return std::nullopt;
+  }
+
+  /// The required `type` of an attribute, argument or object field.
+  std::optional<attribute_type> type_field(const json::object& o,
+                                           const std::string& path) {
+    auto ptr = o.if_contains("type");
+    if (!ptr) {
+      fail(path + ".type", "is required");
+      return std::nullopt;
+    }
+    return type_at(*ptr, path + ".type");
   }
 
   // -- event logs -----------------------------------------------------------------
@@ -1061,12 +1067,7 @@ private:
          {"name", "type", "allow_nil", "default", "update_default",
           "sensitive", "writable"});
     auto name = string_field(*o, path, "name", true);
-    auto tptr = o->if_contains("type");
-    if (!tptr) {
-      fail(path + ".type", "is required");
-      return;
-    }
-    auto type = type_at(*tptr, path + ".type");
+    auto type = type_field(*o, path);
     attribute_options opts;
     if (auto nil = bool_field(*o, path, "allow_nil"))
       opts.allow_nil = *nil;
@@ -1287,12 +1288,7 @@ private:
           continue;
         keys(*g, gpath, {"name", "type", "required", "default", "sensitive"});
         auto gname = string_field(*g, gpath, "name", true);
-        auto tptr = g->if_contains("type");
-        if (!tptr) {
-          fail(gpath + ".type", "is required");
-          continue;
-        }
-        auto type = type_at(*tptr, gpath + ".type");
+        auto type = type_field(*g, gpath);
         argument_options opts;
         if (auto r = bool_field(*g, gpath, "required"))
           opts.required = *r;
