@@ -8,9 +8,11 @@
 #include <fstream>
 #include <mutex>
 #include <regex>
+#include <set>
 #include <sstream>
 
 #include <boost/json/serialize.hpp>
+#include <boost/json/basic_parser_impl.hpp>
 #include <boost/json/stream_parser.hpp>
 
 #include "eventactors/changes.hpp"
@@ -1582,6 +1584,107 @@ caf::expected<app> load_app(const json::value& doc, const json_library& lib) {
   return ld.run();
 }
 
+namespace {
+
+/// A second pass over well-formed JSON that finds the first object key
+/// given twice (Boost.JSON keeps one silently).
+struct duplicate_finder {
+  static constexpr std::size_t max_object_size = std::size_t(-1);
+  static constexpr std::size_t max_array_size = std::size_t(-1);
+  static constexpr std::size_t max_key_size = std::size_t(-1);
+  static constexpr std::size_t max_string_size = std::size_t(-1);
+
+  std::vector<std::set<std::string>> keys;
+  std::string partial;
+  std::string duplicate;
+
+  bool on_document_begin(boost::system::error_code&) {
+    return true;
+  }
+  bool on_document_end(boost::system::error_code&) {
+    return true;
+  }
+  bool on_array_begin(boost::system::error_code&) {
+    return true;
+  }
+  bool on_array_end(std::size_t, boost::system::error_code&) {
+    return true;
+  }
+  bool on_object_begin(boost::system::error_code&) {
+    keys.emplace_back();
+    return true;
+  }
+  bool on_object_end(std::size_t, boost::system::error_code&) {
+    keys.pop_back();
+    return true;
+  }
+  bool on_string_part(json::string_view, std::size_t,
+                      boost::system::error_code&) {
+    return true;
+  }
+  bool on_string(json::string_view, std::size_t, boost::system::error_code&) {
+    return true;
+  }
+  bool on_key_part(json::string_view s, std::size_t,
+                   boost::system::error_code&) {
+    partial.append(s.data(), s.size());
+    return true;
+  }
+  bool on_key(json::string_view s, std::size_t,
+              boost::system::error_code& ec) {
+    partial.append(s.data(), s.size());
+    auto key = std::move(partial);
+    partial.clear();
+    if (!keys.back().insert(key).second) {
+      duplicate = std::move(key);
+      ec = json::error::syntax;
+      return false;
+    }
+    return true;
+  }
+  bool on_number_part(json::string_view, boost::system::error_code&) {
+    return true;
+  }
+  bool on_int64(int64_t, json::string_view, boost::system::error_code&) {
+    return true;
+  }
+  bool on_uint64(uint64_t, json::string_view, boost::system::error_code&) {
+    return true;
+  }
+  bool on_double(double, json::string_view, boost::system::error_code&) {
+    return true;
+  }
+  bool on_bool(bool, boost::system::error_code&) {
+    return true;
+  }
+  bool on_null(boost::system::error_code&) {
+    return true;
+  }
+  bool on_comment_part(json::string_view, boost::system::error_code&) {
+    return true;
+  }
+  bool on_comment(json::string_view, boost::system::error_code&) {
+    return true;
+  }
+};
+
+/// "line:column" of byte `offset` in `text`.
+std::string position(std::string_view text, size_t offset) {
+  size_t line = 1;
+  size_t col = 1;
+  for (size_t i = 0; i < offset && i < text.size(); ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      col = 1;
+    } else {
+      ++col;
+    }
+  }
+  return std::to_string(line) + ":" + std::to_string(col);
+}
+
+} // namespace
+
 caf::expected<json::value> parse_json(std::string_view text,
                                       const std::string& what) {
   // Definitions are written by people: comments (// and /* */) and
@@ -1604,23 +1707,20 @@ caf::expected<json::value> parse_json(std::string_view text,
   }
   if (!ec)
     parser.finish(ec);
-  if (ec) {
-    size_t line = 1;
-    size_t col = 1;
-    for (size_t i = 0; i < consumed && i < text.size(); ++i) {
-      if (text[i] == '\n') {
-        ++line;
-        col = 1;
-      } else {
-        ++col;
-      }
-    }
+  if (ec)
     return make_error(errc::invalid_input,
-                      what + ":" + std::to_string(line) + ":"
-                        + std::to_string(col)
+                      what + ":" + position(text, consumed)
                         + ": invalid JSON: " + ec.message());
-  }
-  return parser.release();
+  auto result = parser.release();
+  // A key given twice in one object is refused: which one was meant?
+  json::basic_parser<duplicate_finder> finder{opts};
+  auto checked = finder.write_some(false, text.data(), text.size(), ec);
+  if (!finder.handler().duplicate.empty())
+    return make_error(errc::invalid_input,
+                      what + ":" + position(text, checked)
+                        + ": duplicate key \""
+                        + finder.handler().duplicate + "\"");
+  return result;
 }
 
 caf::expected<app> load_app_file(const std::string& path,

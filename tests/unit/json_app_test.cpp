@@ -318,3 +318,15 @@ TEST_CASE("a JSON hook step listed in allowed_change_modules runs during "
   CHECK(read_file(dir.file("kept.txt")) == "kept a\nkept a\n");
   CHECK(read_file(dir.file("dropped.txt")) == "dropped a\n");
 }
+
+TEST_CASE("JSON text with a key given twice is refused, naming the key and "
+          "where",
+          "[json]") {
+  auto doc = parse_json("{\"a\": 1,\n \"b\": {\"x\": 1, \"x\": 2}}", "in.json");
+  REQUIRE(!doc);
+  CHECK(is(doc.error(), errc::invalid_input));
+  CHECK(message(doc.error()).find("in.json:2:") != std::string::npos);
+  CHECK(message(doc.error()).find("duplicate key \"x\"") != std::string::npos);
+  // The same key in different objects is fine.
+  CHECK(parse_json(R"({"x": {"x": 1}, "y": [{"x": 1}, {"x": 2}]})", "ok"));
+}
