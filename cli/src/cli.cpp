@@ -1094,7 +1094,9 @@ int run(int argc, char** argv, options opts) {
   list->add_option("resource", resource, "Resource")->required();
   list->add_option("--limit", limit, "At most this many (default 1000)")
     ->check(CLI::Range(1u, 100000u));
-  list->add_option("--offset", offset, "Skip this many");
+  // CLI11 2.1 turns "-1" into 2^64-1 for unsigned options.
+  list->add_option("--offset", offset, "Skip this many")
+    ->check(CLI::NonNegativeNumber);
   dispatch.emplace_back(list, [&] { outcome = cmd_list(sess, c, resource, limit, offset); });
 
   events_args ea;

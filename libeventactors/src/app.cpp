@@ -129,7 +129,8 @@ void check_log(checker& chk, const app& a, const event_log& log) {
   auto path = "event_log " + log.name();
   if (!valid_identifier(log.name()))
     chk.fail(path, "name must be a lowercase identifier ([a-z][a-z0-9_]*, "
-                   "at most 63 characters)");
+                   "at most 63 characters), got "
+                     + quoted(log.name()));
   std::set<std::string> columns;
   std::set<std::string> types;
   for (auto& col : log.actor_columns()) {
@@ -290,6 +291,17 @@ void check_events(checker& chk, const app& a, const resource& res,
                        + to_string(res.key()) + ") does not fit the record_id "
                        "type of event log " + log->name() + " ("
                        + to_string(log->record_id()) + ")");
+    // A sensitive attribute's value lands in changed_attributes whenever a
+    // change computes it, and replay needs it there: on a plaintext log that
+    // is a secret at rest, so it takes an explicit opt-in.
+    if (!log->encrypted() && !log->plaintext_sensitive_allowed())
+      for (auto& attr : res.attributes())
+        if (attr.options.sensitive)
+          chk.fail(res.name() + ".attributes." + attr.name,
+                   "sensitive attribute on event log " + log->name()
+                     + ", which is not encrypted: encrypt the log "
+                       "(encrypt_with) or allow plaintext sensitive values "
+                       "(allow_plaintext_sensitive)");
   }
 }
 
@@ -589,7 +601,7 @@ caf::error resolve_and_validate(app& a) {
   std::set<std::string> res_names;
   for (auto& res : a.resources()) {
     if (!res_names.insert(res.name()).second)
-      chk.fail(res.name(), "duplicate resource");
+      chk.fail(res.name(), "duplicate resource " + quoted(res.name()));
     check_resource(chk, a, res, tables);
   }
   return chk.result();

@@ -3,12 +3,15 @@
 
 #include "codec.hpp"
 
+#include <cmath>
+
 #include <sqlite3.h>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
 #include "eventactors/error.hpp"
+#include "utf8.hpp"
 
 namespace eventactors::codec {
 
@@ -129,6 +132,67 @@ json::value read_key(const sqlite::statement& stmt, int index) {
     default:
       return json::string{stmt.column_text(index)};
   }
+}
+
+namespace {
+
+std::optional<std::string> check_value(const json::value& x,
+                                       const std::string& path);
+
+std::optional<std::string> check_members(const json::object& x,
+                                         const std::string& path) {
+  for (auto& kvp : x) {
+    auto sub = path.empty() ? std::string{kvp.key()}
+                            : path + "." + std::string{kvp.key()};
+    if (!utf8::valid(kvp.key()))
+      return sub + ": invalid UTF-8 in a key";
+    if (auto err = check_value(kvp.value(), sub))
+      return err;
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> check_value(const json::value& x,
+                                       const std::string& path) {
+  auto at = [&](std::string what) {
+    return path.empty() ? what : path + ": " + what;
+  };
+  switch (x.kind()) {
+    case json::kind::string:
+      if (!utf8::valid(x.get_string()))
+        return at("invalid UTF-8 in a string");
+      return std::nullopt;
+    case json::kind::double_:
+      if (!std::isfinite(x.get_double()))
+        return at("not a finite number");
+      return std::nullopt;
+    case json::kind::array: {
+      auto& xs = x.get_array();
+      for (size_t i = 0; i < xs.size(); ++i)
+        if (auto err = check_value(xs[i], path + "[" + std::to_string(i) + "]"))
+          return err;
+      return std::nullopt;
+    }
+    case json::kind::object:
+      return check_members(x.get_object(), path);
+    default:
+      return std::nullopt;
+  }
+}
+
+} // namespace
+
+std::optional<std::string> check_storable(const json::value& x) {
+  return check_value(x, {});
+}
+
+std::optional<std::string> check_storable(const json::object& x) {
+  return check_members(x, {});
+}
+
+bool storable(timestamp x) noexcept {
+  using namespace std::chrono;
+  return x >= sys_days{year{0} / 1 / 1} && x < sys_days{year{10000} / 1 / 1};
 }
 
 std::string to_text(const json::object& x) {

@@ -3,6 +3,7 @@
 
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -11,6 +12,7 @@
 
 #include "eventactors/event_log.hpp"
 #include "eventactors/json.hpp"
+#include "eventactors/time.hpp"
 #include "eventactors/types.hpp"
 #include "sqlite/statement.hpp"
 
@@ -36,6 +38,20 @@ caf::error read(const sqlite::statement& stmt, int index,
 
 /// Reads column `index` as a scalar key (text or integer).
 json::value read_key(const sqlite::statement& stmt, int index);
+
+/// Checks that `x` survives a round trip through JSON text: every string and
+/// key is well-formed UTF-8 and every number is finite (Boost.JSON writes
+/// NaN and infinities as text that no parser reads back). Returns what is
+/// wrong, prefixed with the path of the value at fault inside `x`, e.g.
+/// `a.b[2]: not a finite number`.
+std::optional<std::string> check_storable(const json::value& x);
+
+/// Like `check_storable` for every value of an object.
+std::optional<std::string> check_storable(const json::object& x);
+
+/// Whether `x` lies in the years 0000 to 9999: the times storage writes as
+/// fixed-width text (`format_timestamp`), which sorts in time order.
+bool storable(timestamp x) noexcept;
 
 /// Serializes an object compactly.
 std::string to_text(const json::object& x);

@@ -6,6 +6,8 @@
 #include <caf/message.hpp>
 #include <caf/make_message.hpp>
 
+#include "utf8.hpp"
+
 namespace eventactors {
 
 std::string to_string(errc x) {
@@ -48,19 +50,30 @@ std::string to_string(errc x) {
       return "runtime_stopped";
     case errc::schema_mismatch:
       return "schema_mismatch";
+    case errc::decryption_failed:
+      return "decryption_failed";
   }
   return "errc(" + std::to_string(static_cast<int>(x)) + ")";
 }
 
+// Messages name what was wrong, which may be any bytes a caller sent (a
+// resource name with a newline, a key that is not UTF-8): escaping them
+// keeps every message one line of valid UTF-8, e.g. for the tool's JSON.
+
 caf::error make_error(errc code, std::string message) {
   return caf::error{static_cast<uint8_t>(code), caf::atom("evact"),
-                    caf::make_message(std::move(message))};
+                    caf::make_message(utf8::escape(message))};
 }
 
 caf::error make_error(errc code, std::string message,
                       std::vector<field_error> fields) {
+  for (auto& fe : fields) {
+    fe.field = utf8::escape(fe.field);
+    fe.message = utf8::escape(fe.message);
+  }
   return caf::error{static_cast<uint8_t>(code), caf::atom("evact"),
-                    caf::make_message(std::move(message), std::move(fields))};
+                    caf::make_message(utf8::escape(message),
+                                      std::move(fields))};
 }
 
 bool is(const caf::error& err, errc code) {

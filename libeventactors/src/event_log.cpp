@@ -101,6 +101,16 @@ event_log& event_log::strict_actor_types(bool value) {
   return *this;
 }
 
+event_log& event_log::encrypt_with(std::shared_ptr<key_provider> keys) {
+  keys_ = std::move(keys);
+  return *this;
+}
+
+event_log& event_log::allow_plaintext_sensitive(bool value) {
+  plaintext_sensitive_ = value;
+  return *this;
+}
+
 event_log& event_log::replay_override(std::string resource, std::string action,
                                       std::vector<int32_t> versions,
                                       std::vector<replay_route> route_to) {

@@ -3,12 +3,16 @@
 
 #include "executor.hpp"
 
+#include <pthread.h>
+
 #include <algorithm>
+#include <cstdint>
 #include <limits>
 #include <set>
 
 #include <boost/json/serialize.hpp>
 
+#include "codec.hpp"
 #include "detail/log.hpp"
 #include "eventactors/error.hpp"
 #include "eventactors/resource.hpp"
@@ -16,6 +20,41 @@
 namespace eventactors {
 
 namespace {
+
+/// Stack kept free below the deepest nested action, room for SQLite and
+/// the hooks of the last level: 512 KiB, or a quarter of a smaller stack.
+constexpr uintptr_t stack_reserve_max = 512 * 1024;
+
+struct stack_bounds {
+  uintptr_t low = 0;
+  uintptr_t reserve = stack_reserve_max;
+};
+
+/// Whether this thread's stack below the caller's frame is down to the
+/// reserve (stacks grow down on every platform we build for).
+bool stack_nearly_used_up() noexcept {
+  thread_local const stack_bounds bounds = [] {
+    stack_bounds result;
+    pthread_attr_t attr;
+    if (pthread_getattr_np(pthread_self(), &attr) != 0)
+      return result;
+    void* addr = nullptr;
+    size_t size = 0;
+    if (pthread_attr_getstack(&attr, &addr, &size) == 0) {
+      result.low = reinterpret_cast<uintptr_t>(addr);
+      result.reserve = std::min<uintptr_t>(stack_reserve_max, size / 4);
+    }
+    pthread_attr_destroy(&attr);
+    return result;
+  }();
+  if (bounds.low == 0)
+    return false;
+  // The frame address, not a local's: under ASan locals may live on a
+  // fake stack in the heap.
+  auto here = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
+  return here < bounds.low + bounds.reserve;
+}
+
 
 const json::value null_value;
 
@@ -351,6 +390,12 @@ private:
 
   void put_overlay(const std::string& key, overlay_entry entry);
 
+  /// Whether the action's events are encrypted: sensitive inputs are then
+  /// kept (sealed) instead of stored as null.
+  bool sealed_log() const noexcept {
+    return res_->log && res_->log->encrypted();
+  }
+
   /// Keeps the changeset for the after_transaction hooks, which run once
   /// the unit's outcome is known.
   void push_deferred(caf::expected<record> outcome);
@@ -440,17 +485,41 @@ caf::error action_run::prepare() {
                       where() + ": hooks nested actions deeper than "
                         + std::to_string(opts_.max_hook_depth)
                         + " levels (max_hook_depth)");
+  // Nested actions run on this thread's stack. Whatever max_hook_depth
+  // allows, a thread with a small stack (or a build whose frames are big)
+  // gets an error instead of a stack overflow.
+  if (depth_ > 0 && stack_nearly_used_up())
+    return make_error(errc::depth_exceeded,
+                      where() + ": hooks nested actions "
+                        + std::to_string(depth_)
+                        + " levels deep and the thread's stack is nearly "
+                          "used up (max_hook_depth is "
+                        + std::to_string(opts_.max_hook_depth) + ")");
   if (depth_ == 0) {
     std::size_t bytes = 0;
+    // On error only: the key whose value nests too deeply, to name it.
+    auto deep_key = [](const json::object& x) {
+      for (auto& kvp : x) {
+        std::size_t ignored = 0;
+        if (check_json(kvp.value(), std::numeric_limits<std::size_t>::max(),
+                       ignored, 63))
+          return std::string{kvp.key()} + ": ";
+      }
+      return std::string{};
+    };
     if (auto err = check_json(call_.input, opts_.max_input_bytes, bytes))
       return make_error(errc::input_too_large,
-                        where() + ": input " + *err
+                        where() + ": input " + deep_key(call_.input) + *err
                           + " (max_input_bytes)");
     if (auto err = check_json(call_.metadata, opts_.max_input_bytes, bytes))
       return make_error(errc::input_too_large,
-                        where() + ": input and metadata " + *err
+                        where() + ": input and metadata "
+                          + deep_key(call_.metadata) + *err
                           + " (max_input_bytes)");
   }
+  // Metadata is stored as given: it must read back.
+  if (auto err = codec::check_storable(call_.metadata))
+    return invalid(where(), {{"metadata", *err}});
   if (call_.actor && res_->log)
     if (auto err = actor_columns(*res_, *call_.actor, actor_cols_))
       return err;
@@ -515,7 +584,8 @@ caf::error action_run::prepare() {
         errs.push_back({std::string{key}, "must not be null"});
         continue;
       }
-      data_[key] = attr->options.sensitive ? json::value{} : val;
+      data_[key] = attr->options.sensitive && !sealed_log() ? json::value{}
+                                                              : val;
       changes[key] = std::move(val);
       input[key] = kvp.value();
     } else if (auto arg = act_->find_argument(key)) {
@@ -524,7 +594,8 @@ caf::error action_run::prepare() {
         errs.push_back({std::string{key}, *err});
         continue;
       }
-      data_[key] = arg->options.sensitive ? json::value{} : val;
+      data_[key] = arg->options.sensitive && !sealed_log() ? json::value{}
+                                                             : val;
       args[key] = std::move(val);
       input[key] = kvp.value();
     } else if (!act_->skips_unknown_inputs() && !replay_) {

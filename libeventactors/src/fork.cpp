@@ -83,8 +83,15 @@ caf::error check_cut(sqlite3* live, const event_log& log,
     return make_error(errc::invalid_input,
                       "fork: last_event_id and point_in_time exclude each "
                       "other; give at most one");
+  if (req.point_in_time && !codec::storable(*req.point_in_time))
+    return make_error(errc::invalid_input,
+                      "fork: point_in_time must lie in the years 0000 to "
+                      "9999");
   if (!req.last_event_id)
     return {};
+  if (req.last_event_id->is_null())
+    return make_error(errc::invalid_input,
+                      "fork: last_event_id must not be null");
   json::value key;
   auto type = log.id_kind() == event_id_kind::integer ? types::integer()
                                                       : types::uuid();

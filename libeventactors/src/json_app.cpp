@@ -415,6 +415,18 @@ json_library& json_library::add_hook(std::string name, hook_factory fn) {
   return *this;
 }
 
+json_library& json_library::add_key_provider(std::string name,
+                                             key_provider_factory fn) {
+  key_providers_[std::move(name)] = std::move(fn);
+  return *this;
+}
+
+const json_library::key_provider_factory*
+json_library::find_key_provider(const std::string& name) const {
+  auto i = key_providers_.find(name);
+  return i != key_providers_.end() ? &i->second : nullptr;
+}
+
 const json_library::change_factory*
 json_library::find_change(const std::string& name) const {
   auto i = changes_.find(name);
@@ -601,6 +613,29 @@ json_library json_library::builtins(std::filesystem::path base_dir) {
   lib.add_hook("call_action", call_action_hook);
   lib.add_hook("outbox", [base_dir](const json::object& spec) {
     return outbox_hook(spec, base_dir);
+  });
+  // Key providers.
+  using provider_ptr = std::shared_ptr<key_provider>;
+  lib.add_key_provider("key_file", [base_dir](const json::object& spec)
+                                     -> caf::expected<provider_ptr> {
+    if (auto err = only_keys(spec, {"path"}))
+      return bad<provider_ptr>(*err);
+    std::string file;
+    if (auto err = string_param(spec, "path", file))
+      return bad<provider_ptr>(*err);
+    std::filesystem::path path{file};
+    if (path.is_relative() && !base_dir.empty())
+      path = base_dir / path;
+    return key_file_provider(path.string());
+  });
+  lib.add_key_provider("env", [](const json::object& spec)
+                                -> caf::expected<provider_ptr> {
+    if (auto err = only_keys(spec, {"variable"}))
+      return bad<provider_ptr>(*err);
+    std::string variable;
+    if (auto err = string_param(spec, "variable", variable))
+      return bad<provider_ptr>(*err);
+    return env_key_provider(variable);
   });
   return lib;
 }
@@ -833,7 +868,8 @@ private:
     keys(*o, path,
          {"name", "primary_key_type", "record_id_type",
           "persist_actor_primary_key", "clear_records_for_replay",
-          "public_fields", "strict_actor_types", "replay_overrides"});
+          "public_fields", "strict_actor_types", "replay_overrides",
+          "encryption", "allow_plaintext_sensitive"});
     auto name = string_field(*o, path, "name", true);
     if (!name)
       return;
@@ -910,6 +946,10 @@ private:
     }
     if (auto strict = bool_field(*o, path, "strict_actor_types"))
       log.strict_actor_types(*strict);
+    if (auto allow = bool_field(*o, path, "allow_plaintext_sensitive"))
+      log.allow_plaintext_sensitive(*allow);
+    if (auto enc = o->if_contains("encryption"))
+      encryption_at(log, *enc, path + ".encryption");
     if (auto ovs = array_field(*o, path, "replay_overrides", false))
       for (size_t i = 0; i < ovs->size(); ++i) {
         auto opath = path + ".replay_overrides[" + std::to_string(i) + "]";
@@ -950,6 +990,30 @@ private:
               opath);
         }
       }
+  }
+
+  void encryption_at(event_log& log, const json::value& x,
+                     const std::string& path) {
+    auto o = object(x, path);
+    if (!o)
+      return;
+    auto kind = string_field(*o, path, "provider", true);
+    if (!kind)
+      return;
+    auto factory = lib_.find_key_provider(*kind);
+    if (!factory) {
+      fail(path + ".provider", "unknown key provider " + in_quotes(*kind));
+      return;
+    }
+    auto spec = *o;
+    spec.erase("provider");
+    auto provider = (*factory)(spec);
+    if (!provider)
+      fail(path, message(provider.error()));
+    else if (!*provider)
+      fail(path, "key provider " + in_quotes(*kind) + " returned nothing");
+    else
+      log.encrypt_with(std::move(*provider));
   }
 
   // -- resources ------------------------------------------------------------------

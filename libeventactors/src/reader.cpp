@@ -4,10 +4,14 @@
 #include "reader.hpp"
 
 #include <algorithm>
+#include <limits>
+
+#include <sqlite3.h>
 
 #include <boost/json/serialize.hpp>
 
 #include "codec.hpp"
+#include "crypto.hpp"
 #include "eventactors/error.hpp"
 #include "schema.hpp"
 
@@ -183,7 +187,10 @@ reader::list(const resource_info& res, uint64_t offset, uint32_t limit) {
   auto& st = **stmt;
   sqlite::reset_guard guard{st};
   st.bind(1, static_cast<int64_t>(limit));
-  st.bind(2, static_cast<int64_t>(offset));
+  // SQLite takes a negative OFFSET as 0: skipping more than 2^63-1 rows
+  // skips them all.
+  st.bind(2, static_cast<int64_t>(std::min<uint64_t>(
+               offset, std::numeric_limits<int64_t>::max())));
   return read_rows(res, st);
 }
 
@@ -295,14 +302,52 @@ std::string event_columns(const event_log& log) {
   std::string sql = "id, resource, record_id, action, action_type, ";
   for (auto& col : log.actor_columns())
     sql += codec::quote(col.name) + ", ";
-  sql += "data, changed_attributes, metadata, version, occurred_at";
+  sql += "data, changed_attributes, metadata, version, occurred_at, key_id";
   return sql;
+}
+
+std::string sealing_context(const event_log& log, const json::value& event_id,
+                            std::string_view field,
+                            std::string_view resource,
+                            const json::value& record_id,
+                            std::string_view action, int32_t version,
+                            std::string_view occurred_at,
+                            std::string_view key_id) {
+  std::string ctx{"eventactors/1|"};
+  ctx += log.name();
+  ctx += '|';
+  // Integer or UUID text: neither holds a '|'.
+  ctx += json::serialize(event_id);
+  ctx += '|';
+  ctx += field;
+  ctx += '|';
+  ctx += resource;
+  ctx += '|';
+  // The key as the column stores it (an integer key in a text column reads
+  // back as a string), length-prefixed: the only free text in here.
+  auto key = record_id.is_string()
+               ? std::string{record_id.get_string()}
+               : json::serialize(record_id);
+  ctx += std::to_string(key.size());
+  ctx += ':';
+  ctx += key;
+  ctx += '|';
+  ctx += action;
+  ctx += '|';
+  ctx += std::to_string(version);
+  ctx += '|';
+  ctx += occurred_at;
+  ctx += '|';
+  ctx += key_id;
+  return ctx;
 }
 
 caf::expected<event> read_event(const event_log& log,
                                 const sqlite::statement& stmt) {
   event ev;
   ev.log = log.name();
+  // Before reading it: reading converts the value.
+  bool id_is_blob = stmt.column_type(0) == SQLITE_BLOB;
   ev.id = codec::read_key(stmt, 0);
   ev.resource = std::string{stmt.column_text(1)};
   ev.record_id = codec::read_key(stmt, 2);
@@ -314,21 +359,57 @@ caf::expected<event> read_event(const event_log& log,
   auto where = [&] {
     return "event " + json::serialize(ev.id) + " of " + log.name();
   };
-  if (auto err = codec::parse_object(stmt.column_text(col++), where(),
-                                     ev.data))
-    return err;
-  if (auto err = codec::parse_object(stmt.column_text(col++), where(),
-                                     ev.changed_attributes))
-    return err;
-  if (auto err = codec::parse_object(stmt.column_text(col++), where(),
-                                     ev.metadata))
-    return err;
+  // An id stored as a BLOB (by another tool) reads like text but matches no
+  // id filter, so paging past it would skip events: refuse it.
+  if (id_is_blob)
+    return make_error(errc::storage_failure,
+                      "malformed id (a BLOB) in " + where());
+  auto payload_col = col;
+  col += 3;
   ev.version = static_cast<int32_t>(stmt.column_int(col++));
-  auto at = parse_timestamp(stmt.column_text(col));
+  auto at_text = std::string{stmt.column_text(col++)};
+  auto at = parse_timestamp(at_text);
   if (!at)
     return make_error(errc::storage_failure,
                       "malformed occurred_at in " + where());
   ev.occurred_at = *at;
+  // Payloads: JSON text, or sealed with the key the row names.
+  std::optional<encryption_key> key;
+  std::string key_id;
+  if (!stmt.is_null(col)) {
+    key_id = std::string{stmt.column_text(col)};
+    if (!log.keys())
+      return make_error(errc::decryption_failed,
+                        where() + " is encrypted (key \"" + key_id
+                          + "\") but the event log has no key provider");
+    auto k = log.keys()->key(key_id);
+    if (!k)
+      return make_error(errc::decryption_failed,
+                        where() + ": " + message(k.error()));
+    key = *k;
+  }
+  const char* fields[] = {"data", "changed_attributes", "metadata"};
+  json::object* targets[] = {&ev.data, &ev.changed_attributes, &ev.metadata};
+  for (int i = 0; i < 3; ++i) {
+    std::string plain;
+    std::string_view text;
+    if (key) {
+      auto opened = crypto::open(
+        *key, stmt.column_blob(payload_col + i),
+        sealing_context(log, ev.id, fields[i], ev.resource, ev.record_id,
+                        ev.action, ev.version, at_text, key_id));
+      if (!opened)
+        return make_error(errc::decryption_failed,
+                          where() + ": " + fields[i] + " (key \"" + key_id
+                            + "\"): " + message(opened.error()));
+      plain = std::move(*opened);
+      text = plain;
+    } else {
+      text = stmt.column_text(payload_col + i);
+    }
+    if (auto err = codec::parse_object(text, where(), *targets[i]))
+      return err;
+  }
   return ev;
 }
 

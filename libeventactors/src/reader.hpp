@@ -114,4 +114,15 @@ caf::expected<event> read_event(const event_log& log,
 /// The select list matching `read_event`.
 std::string event_columns(const event_log& log);
 
+/// What an encrypted payload is bound to: the log, the event's id, the field
+/// and the event's resource, record and action (a sealed value moved
+/// elsewhere fails to open).
+std::string sealing_context(const event_log& log, const json::value& event_id,
+                            std::string_view field,
+                            std::string_view resource,
+                            const json::value& record_id,
+                            std::string_view action, int32_t version,
+                            std::string_view occurred_at,
+                            std::string_view key_id);
+
 } // namespace eventactors

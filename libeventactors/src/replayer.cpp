@@ -264,8 +264,15 @@ caf::error replayer::check(const replay_request& req) {
     return make_error(errc::invalid_definition,
                       "clear_records_for_replay must be specified on "
                         + log->name() + " when doing a replay.");
+  if (req.point_in_time && !codec::storable(*req.point_in_time))
+    return make_error(errc::invalid_input,
+                      "replay: point_in_time must lie in the years 0000 to "
+                      "9999");
   if (req.last_event_id) {
     auto& id = *req.last_event_id;
+    if (id.is_null())
+      return make_error(errc::invalid_input,
+                        "replay: last_event_id must not be null");
     json::value key;
     if (log->id_kind() == event_id_kind::integer) {
       if (auto err = types::integer().cast(id, key))

@@ -21,6 +21,7 @@
 
 #include <boost/json/serialize.hpp>
 
+#include "codec.hpp"
 #include "detail/log.hpp"
 #include "event_log_actor.hpp"
 #include "executor.hpp"
@@ -106,6 +107,10 @@ struct dispatcher_state {
 caf::error stopped_error() {
   return make_error(errc::runtime_stopped, "the runtime was stopped");
 }
+
+/// The largest `max_hook_depth`: hooks nest actions on the stack of one
+/// thread, and a few thousand levels overflow it.
+constexpr uint32_t hook_depth_limit = 1000;
 
 dispatcher_actor::behavior_type
 dispatcher_impl(dispatcher_actor::stateful_pointer<dispatcher_state> self,
@@ -267,6 +272,24 @@ void runtime::stop() {
   impl_->stop();
 }
 
+namespace {
+
+/// Start-up fails on a file more often than on the definitions: the error
+/// says which file, keeping its code.
+caf::error naming_file(caf::error err, const std::string& path) {
+  auto msg = message(err);
+  if (msg.find(path) != std::string::npos)
+    return err;
+  for (auto code : {errc::storage_failure, errc::schema_mismatch,
+                    errc::invalid_definition, errc::decryption_failed})
+    if (is(err, code))
+      return make_error(code, "database " + path + ": " + msg,
+                        field_errors(err));
+  return err;
+}
+
+} // namespace
+
 caf::expected<std::unique_ptr<runtime>> runtime::start(app definitions,
                                                        runtime_options opts) {
   auto cfg = std::make_unique<caf::actor_system_config>();
@@ -294,28 +317,49 @@ runtime::start(caf::actor_system& sys, app definitions, runtime_options opts) {
   if (opts.path.empty())
     return make_error(errc::invalid_definition,
                       "runtime_options.path must not be empty");
+  if (opts.max_hook_depth > hook_depth_limit)
+    return make_error(errc::invalid_definition,
+                      "runtime_options.max_hook_depth must be at most "
+                        + std::to_string(hook_depth_limit) + ", got "
+                        + std::to_string(opts.max_hook_depth));
   auto m = model::build(std::move(definitions));
   if (!m)
     return std::move(m.error());
+  // An encrypted log whose current key is unavailable could accept no
+  // write: refuse to start rather than fail every action later.
+  for (auto& log : (*m)->definitions().logs()) {
+    if (!log.keys())
+      continue;
+    auto id = log.keys()->current_key_id();
+    if (!id)
+      return make_error(errc::invalid_definition,
+                        "event_log " + log.name() + ": "
+                          + message(id.error()));
+    if (auto k = log.keys()->key(*id); !k)
+      return make_error(errc::invalid_definition,
+                        "event_log " + log.name() + ": "
+                          + message(k.error()));
+  }
   auto ptr = std::make_unique<impl>();
   ptr->opts = std::move(opts);
   ptr->m = std::move(*m);
   auto copts = connection_options(ptr->opts);
   // The writer migrates the schema; failures (a corrupt file, a newer
   // format, a read-only file) stop the start here.
-  auto w = writer::open(ptr->m, ptr->opts.path, copts, ptr->opts.env);
+  auto& path = ptr->opts.path;
+  auto w = writer::open(ptr->m, path, copts, ptr->opts.env);
   if (!w)
-    return std::move(w.error());
-  auto probe = reader::open(ptr->m, ptr->opts.path, copts);
+    return naming_file(std::move(w.error()), path);
+  auto probe = reader::open(ptr->m, path, copts);
   if (!probe)
-    return std::move(probe.error());
+    return naming_file(std::move(probe.error()), path);
   if (auto err = sync_key_counters(*ptr->m, *probe))
-    return err;
+    return naming_file(std::move(err), path);
   std::vector<std::pair<std::string, reader>> readers;
   for (auto& [name, info] : ptr->m->resources()) {
-    auto rd = reader::open(ptr->m, ptr->opts.path, copts);
+    auto rd = reader::open(ptr->m, path, copts);
     if (!rd)
-      return std::move(rd.error());
+      return naming_file(std::move(rd.error()), path);
     readers.emplace_back(name, std::move(*rd));
   }
   ptr->sys = &sys;
@@ -500,6 +544,15 @@ caf::expected<json::value> runtime::append(new_event ev) {
   for (auto* x : {&ev.data, &ev.changed_attributes, &ev.metadata})
     if (auto err = check_json(*x, d.opts.max_input_bytes, bytes))
       return make_error(errc::input_too_large, "append: " + *err);
+  // What is stored must read back.
+  for (auto [name, x] : {std::pair{"data", &ev.data},
+                         std::pair{"changed_attributes",
+                                   &ev.changed_attributes},
+                         std::pair{"metadata", &ev.metadata}})
+    if (auto err = codec::check_storable(*x))
+      return bad(std::string{name} + ": " + *err);
+  if (ev.occurred_at && !codec::storable(*ev.occurred_at))
+    return bad("occurred_at must lie in the years 0000 to 9999");
   unit u;
   write_op op;
   op.resource = ev.resource;
@@ -671,7 +724,10 @@ caf::expected<runtime_options> read_options(const caf::settings& cfg,
     return make_error(errc::invalid_definition,
                       "eventactors." + key + ": " + what);
   };
-  for (auto& [key, value] : *section) {
+  for (auto& kvp : *section) {
+    // Not a structured binding: clang 14 cannot capture those in lambdas.
+    auto& key = kvp.first;
+    auto& value = kvp.second;
     auto as_int = [&](int64_t min, int64_t max) -> caf::expected<int64_t> {
       auto x = caf::get_if<int64_t>(&value);
       if (!x)
@@ -710,7 +766,7 @@ caf::expected<runtime_options> read_options(const caf::settings& cfg,
         return std::move(x.error());
       result.call_timeout = std::chrono::milliseconds{*x};
     } else if (key == "max-hook-depth") {
-      auto x = as_int(0, 1000);
+      auto x = as_int(0, hook_depth_limit);
       if (!x)
         return std::move(x.error());
       result.max_hook_depth = static_cast<uint32_t>(*x);

@@ -142,7 +142,10 @@ caf::error migrate_log(sqlite3* db, const event_log& log) {
     sql += ", changed_attributes TEXT NOT NULL DEFAULT '{}'";
     sql += ", metadata TEXT NOT NULL DEFAULT '{}'";
     sql += ", version INTEGER NOT NULL DEFAULT 1";
-    sql += ", occurred_at TEXT NOT NULL)";
+    sql += ", occurred_at TEXT NOT NULL";
+    // The key an encrypted event's payloads were sealed with; null for
+    // plain-text events.
+    sql += ", key_id TEXT)";
     if (auto err = sqlite::exec(db, sql))
       return err;
   } else {
@@ -159,6 +162,10 @@ caf::error migrate_log(sqlite3* db, const event_log& log) {
                                + codec::quote(col.name) + " "
                                + actor_column_type(col.type)))
           return err;
+    if (!cols->count("key_id"))
+      if (auto err = sqlite::exec(db, "ALTER TABLE " + table
+                                        + " ADD COLUMN key_id TEXT"))
+        return err;
   }
   auto prefix = log.name() + ".";
   if (auto err = sqlite::exec(db, "CREATE INDEX IF NOT EXISTS "
@@ -314,6 +321,97 @@ caf::error check_format(sqlite3* db, const std::string& where) {
   return {};
 }
 
+/// Steps through every row `sql` yields; a read error names `what`.
+caf::error read_all(sqlite3* db, const std::string& sql,
+                    const std::string& what) {
+  auto stmt = sqlite::statement::prepare(db, sql, false);
+  if (!stmt)
+    return make_error(errc::storage_failure,
+                      "cannot read " + what + ": " + message(stmt.error()));
+  for (;;) {
+    auto row = stmt->step();
+    if (!row)
+      return make_error(errc::storage_failure,
+                        "cannot read " + what + ": " + message(row.error()));
+    if (!*row)
+      return {};
+  }
+}
+
+/// Reads the first and the last entry of every table and index in the file.
+/// That walks each b-tree from its root down to both ends: a damaged root
+/// or schema page, the usual result of a file overwritten or cut short,
+/// is found at start-up instead of by the first action that touches it.
+/// It is no full check (PRAGMA integrity_check reads every page), but its
+/// cost does not grow with the file.
+caf::error probe_btrees(sqlite3* db) {
+  struct btree {
+    std::string type;
+    std::string name;
+    std::string table;
+    bool plain_index = false;
+  };
+  std::vector<btree> trees;
+  {
+    auto stmt = sqlite::statement::prepare(
+      db,
+      "SELECT type, name, tbl_name, sql IS NULL OR sql NOT LIKE '% WHERE %' "
+      "FROM sqlite_schema WHERE type IN ('table', 'index') AND rootpage > 0 "
+      "AND (type = 'index' OR sql NOT LIKE '%WITHOUT ROWID%')",
+      false);
+    if (!stmt)
+      return make_error(errc::storage_failure,
+                        "cannot read the schema: " + message(stmt.error()));
+    for (;;) {
+      auto row = stmt->step();
+      if (!row)
+        return make_error(errc::storage_failure,
+                          "cannot read the schema: " + message(row.error()));
+      if (!*row)
+        break;
+      trees.push_back({std::string{stmt->column_text(0)},
+                       std::string{stmt->column_text(1)},
+                       std::string{stmt->column_text(2)},
+                       stmt->column_int(3) != 0});
+    }
+  }
+  for (auto& t : trees) {
+    auto what = t.type + " " + t.name;
+    if (t.type == "table") {
+      for (auto dir : {"ASC", "DESC"})
+        if (auto err = read_all(db, "SELECT * FROM " + codec::quote(t.name)
+                                      + " ORDER BY rowid " + dir + " LIMIT 1",
+                                what))
+          return err;
+      continue;
+    }
+    if (!t.plain_index)
+      continue;
+    // An index is walked by ordering on its first column through it.
+    auto stmt = sqlite::statement::prepare(
+      db, "SELECT name FROM pragma_index_info(" + codec::quote(t.name)
+            + ") WHERE seqno = 0",
+      false);
+    if (!stmt)
+      return std::move(stmt.error());
+    auto row = stmt->step();
+    if (!row)
+      return make_error(errc::storage_failure,
+                        "cannot read " + what + ": " + message(row.error()));
+    if (!*row || stmt->is_null(0))
+      continue; // an index on an expression
+    auto col = codec::quote(std::string{stmt->column_text(0)});
+    for (auto dir : {"ASC", "DESC"})
+      if (auto err = read_all(db, "SELECT " + col + " FROM "
+                                    + codec::quote(t.table) + " INDEXED BY "
+                                    + codec::quote(t.name) + " ORDER BY "
+                                    + col + " " + dir + " LIMIT 1",
+                              what))
+        return err;
+  }
+  return {};
+}
+
 } // namespace
 
 caf::error check(sqlite3* db, const std::string& path) {
@@ -322,6 +420,8 @@ caf::error check(sqlite3* db, const std::string& path) {
 
 caf::error migrate(sqlite3* db, const model& m) {
   if (auto err = check_format(db, "the database"))
+    return err;
+  if (auto err = probe_btrees(db))
     return err;
   auto tx = sqlite::transaction::begin(db);
   if (!tx)

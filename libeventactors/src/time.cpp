@@ -109,6 +109,10 @@ std::optional<timestamp> parse_timestamp(std::string_view str) {
     return std::nullopt;
   auto t = sys_days{*ymd} + hours{hh} + minutes{mm} + seconds{ss}
            + microseconds{micros} - minutes{offset_minutes};
+  // The offset may push the time out of the years 0000 to 9999, which
+  // format_timestamp writes in fixed width (storage sorts the text).
+  if (t < sys_days{year{0} / 1 / 1} || t >= sys_days{year{10000} / 1 / 1})
+    return std::nullopt;
   return time_point_cast<microseconds>(t);
 }
 

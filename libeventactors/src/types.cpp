@@ -9,6 +9,7 @@
 
 #include <boost/json/serialize.hpp>
 
+#include "codec.hpp"
 #include "eventactors/time.hpp"
 #include "utf8.hpp"
 #include "uuid.hpp"
@@ -217,6 +218,8 @@ std::optional<std::string> attribute_type::cast(const json::value& input,
     case type_kind::map: {
       if (!input.is_object())
         return expected("an object", input);
+      if (auto err = codec::check_storable(input.get_object()))
+        return err;
       out = input;
       return std::nullopt;
     }

@@ -6,6 +6,8 @@
 #include <mutex>
 #include <random>
 
+#include "detail/hex.hpp"
+
 namespace eventactors::uuid {
 
 namespace {
@@ -13,16 +15,6 @@ namespace {
 void put64(bytes& out, size_t pos, uint64_t x) {
   for (size_t i = 0; i < 8; ++i)
     out[pos + i] = static_cast<uint8_t>(x >> (56 - 8 * i));
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
 }
 
 } // namespace
@@ -119,8 +111,8 @@ std::optional<bytes> parse(std::string_view str) {
         return std::nullopt;
       ++pos;
     }
-    auto hi = hex_value(str[pos]);
-    auto lo = hex_value(str[pos + 1]);
+    auto hi = detail::hex_value(str[pos]);
+    auto lo = detail::hex_value(str[pos + 1]);
     if (hi < 0 || lo < 0)
       return std::nullopt;
     out[i] = static_cast<uint8_t>(hi << 4 | lo);

@@ -8,6 +8,8 @@
 #include <boost/json/serialize.hpp>
 
 #include "codec.hpp"
+#include "crypto.hpp"
+#include "reader.hpp"
 #include "detail/log.hpp"
 #include "eventactors/error.hpp"
 #include "schema.hpp"
@@ -297,9 +299,27 @@ caf::expected<json::value> writer::write_event(const write_op& op) {
     return make_error(errc::storage_failure,
                       "no event log \"" + ev.log + "\"");
   bool v7 = log->id_kind() == event_id_kind::uuid_v7;
+  // Sealed payloads are bound to their event's id (else two events alike in
+  // all else could swap payloads or places unnoticed): pick the integer id
+  // here, as AUTOINCREMENT would, above every id ever used.
+  bool sealed_log = log->keys() != nullptr;
+  json::value id;
+  if (sealed_log && !v7) {
+    auto next = prepare("SELECT max(ifnull((SELECT seq FROM sqlite_sequence "
+                        "WHERE name = ?), 0), ifnull((SELECT max(id) FROM "
+                        + codec::quote(log->name()) + "), 0)) + 1");
+    if (!next)
+      return std::move(next.error());
+    sqlite::reset_guard next_guard{**next};
+    (*next)->bind(1, std::string_view{log->name()});
+    auto row = (*next)->step();
+    if (!row)
+      return std::move(row.error());
+    id = (*next)->column_int(0);
+  }
   std::string sql = "INSERT INTO " + codec::quote(log->name()) + " (";
   std::string params;
-  if (v7) {
+  if (v7 || sealed_log) {
     sql += "id, ";
     params += "?, ";
   }
@@ -309,19 +329,21 @@ caf::expected<json::value> writer::write_event(const write_op& op) {
     sql += codec::quote(col.name) + ", ";
     params += "?, ";
   }
-  sql += "data, changed_attributes, metadata, version, occurred_at) VALUES ("
-         + params + "?, ?, ?, ?, ?)";
+  sql += "data, changed_attributes, metadata, version, occurred_at, key_id) "
+         "VALUES ("
+         + params + "?, ?, ?, ?, ?, ?)";
   auto stmt = prepare(sql);
   if (!stmt)
     return std::move(stmt.error());
   auto& st = **stmt;
   sqlite::reset_guard guard{st};
   int index = 1;
-  json::value id;
   if (v7) {
     // Generated here, by the only writer, so ids increase in commit order.
     id = json::string{next_event_id()};
     st.bind(index++, std::string_view{id.get_string()});
+  } else if (sealed_log) {
+    st.bind(index++, id.as_int64());
   }
   st.bind(index++, std::string_view{op.resource});
   codec::bind_key(st, index++, op.record_id);
@@ -334,15 +356,46 @@ caf::expected<json::value> writer::write_event(const write_op& op) {
     else
       st.bind_null(index++);
   }
-  auto data = codec::to_text(ev.data);
-  auto changed = codec::to_text(ev.changed_attributes);
-  auto metadata = codec::to_text(ev.metadata);
-  st.bind(index++, std::string_view{data});
-  st.bind(index++, std::string_view{changed});
-  st.bind(index++, std::string_view{metadata});
-  st.bind(index++, int64_t{ev.version});
+  std::string payloads[] = {codec::to_text(ev.data),
+                            codec::to_text(ev.changed_attributes),
+                            codec::to_text(ev.metadata)};
   auto at = format_timestamp(ev.occurred_at);
+  std::string key_id;
+  if (auto& keys = log->keys()) {
+    // Sealed with the current key, bound to this event's identity.
+    auto id_of_key = keys->current_key_id();
+    if (!id_of_key)
+      return make_error(errc::storage_failure,
+                        "encrypt event for " + describe(op) + ": "
+                          + message(id_of_key.error()));
+    key_id = *id_of_key;
+    auto key = keys->key(key_id);
+    if (!key)
+      return make_error(errc::storage_failure,
+                        "encrypt event for " + describe(op) + ": "
+                          + message(key.error()));
+    const char* fields[] = {"data", "changed_attributes", "metadata"};
+    for (int i = 0; i < 3; ++i) {
+      auto sealed = crypto::seal(*key, payloads[i],
+                                 sealing_context(*log, id, fields[i],
+                                                 op.resource,
+                                                 op.record_id, ev.action,
+                                                 ev.version, at, key_id));
+      if (!sealed)
+        return std::move(sealed.error());
+      payloads[i] = std::move(*sealed);
+      st.bind_blob(index++, std::string_view{payloads[i]});
+    }
+  } else {
+    for (auto& p : payloads)
+      st.bind(index++, std::string_view{p});
+  }
+  st.bind(index++, int64_t{ev.version});
   st.bind(index++, std::string_view{at});
+  if (key_id.empty())
+    st.bind_null(index++);
+  else
+    st.bind(index++, std::string_view{key_id});
   if (auto rc = st.run())
     return make_error(errc::storage_failure,
                       "append event for " + describe(op) + ": "

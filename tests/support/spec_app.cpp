@@ -46,7 +46,10 @@ actor user_actor(const record& user) {
 namespace {
 
 void add_logs(app& a) {
+  // The reference scenario keeps a plaintext log with sensitive attributes,
+  // which is an explicit opt-in here.
   a.add(event_log{"events"})
+    .allow_plaintext_sensitive()
     .persist_actor_primary_key("user_id", "User")
     .persist_actor_primary_key("system_actor", "SystemActor",
                                {.type = actor_key_kind::string})
@@ -54,6 +57,7 @@ void add_logs(app& a) {
                      {{"User", "create_v1"}, {"RoutedUser", "routed_create"}});
   a.add(event_log{"events_uuidv7"})
     .primary_key_type(event_id_kind::uuid_v7)
+    .allow_plaintext_sensitive()
     .all_fields_public()
     .persist_actor_primary_key("user_id", "User")
     .persist_actor_primary_key("system_actor", "SystemActor",

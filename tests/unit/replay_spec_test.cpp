@@ -643,6 +643,7 @@ TEST_CASE("B-ROUTE-02: events routed to replay-only twin actions that "
           "[replay]") {
   app a;
   a.add(event_log{"events"})
+    .allow_plaintext_sensitive()
     .replay_override("Account", "register", {1},
                      {{"Account", "register_replay"}});
   auto& acc = a.add(resource{"Account"});

@@ -137,6 +137,38 @@ TEST_CASE("UUID v7 event ids keep increasing across restarts, whatever the "
     CHECK(ids[i - 1] < ids[i]);
 }
 
+TEST_CASE("a UUID v7 event id stored as a BLOB by another tool is refused "
+          "naming the event, not skipped by paging",
+          "[storage]") {
+  temp_dir dir;
+  auto path = dir.file("blob-id.db");
+  app a;
+  a.add(event_log{"events"}).primary_key_type(event_id_kind::uuid_v7);
+  auto& r = a.add(resource{"Doc"});
+  r.attribute("title", types::string());
+  r.events("events");
+  r.create("create").accept({"title"});
+  std::string id;
+  {
+    auto rt = start(a, path);
+    auto rec = rt->run("Doc", "create", {{"title", "one"}});
+    REQUIRE(rec);
+    id = std::string{rec->event_id.as_string()};
+  }
+  // The same bytes, stored as a BLOB: they read like the text id, but
+  // compare unequal to every text id, so id filters would pass them by.
+  exec_sql(path, "UPDATE events SET id = CAST(id AS BLOB)");
+  REQUIRE(query_int(path, "SELECT count(*) FROM events WHERE typeof(id) = "
+                          "'blob'")
+          == 1);
+  auto rt = start(a, path);
+  auto page = rt->events({});
+  REQUIRE_FALSE(page);
+  CHECK(is(page.error(), errc::storage_failure));
+  CHECK(message(page.error()).find("BLOB") != std::string::npos);
+  CHECK(message(page.error()).find(id) != std::string::npos);
+}
+
 TEST_CASE("generated integer keys continue above keys the caller chose",
           "[storage]") {
   temp_dir dir;

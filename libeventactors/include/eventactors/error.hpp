@@ -43,6 +43,9 @@ enum class errc : uint8_t {
   runtime_stopped = 17,    ///< The runtime was shut down.
   schema_mismatch = 18,    ///< The database file was written by a newer
                            ///< version or does not fit the definitions.
+  decryption_failed = 19,  ///< An encrypted event could not be decrypted:
+                           ///< its key is missing or wrong, or it was
+                           ///< tampered with; the context names the event.
 };
 
 /// Returns the name of `x`, e.g. `"invalid_input"`.

@@ -12,6 +12,8 @@
 
 #include <caf/error.hpp>
 
+#include "eventactors/encryption.hpp"
+
 namespace eventactors {
 
 /// How event ids are generated.
@@ -128,6 +130,20 @@ public:
   /// instead of leaving every actor column null.
   event_log& strict_actor_types(bool value = true);
 
+  /// Stores the data, metadata and changed attributes of new events
+  /// encrypted (AES-256-GCM) with keys from `keys`; reads and replay
+  /// decrypt them. Sensitive inputs are then kept (encrypted) in the event
+  /// data instead of being stored as null.
+  event_log& encrypt_with(std::shared_ptr<key_provider> keys);
+
+  /// Allows resources with sensitive attributes on this log although it is
+  /// not encrypted. Risk: values that changes compute for sensitive
+  /// attributes (e.g. a password hash) are stored in plain text in the
+  /// events' changed attributes, as AshEvents does; anyone who can read the
+  /// database file can read them. Without this option such a definition is
+  /// refused.
+  event_log& allow_plaintext_sensitive(bool value = true);
+
   /// Routes replayed events (see `replay_override`).
   event_log& replay_override(std::string resource, std::string action,
                              std::vector<int32_t> versions,
@@ -178,6 +194,19 @@ public:
     return strict_actors_;
   }
 
+  /// The key provider of an encrypted log; null when not encrypted.
+  const std::shared_ptr<key_provider>& keys() const noexcept {
+    return keys_;
+  }
+
+  bool encrypted() const noexcept {
+    return keys_ != nullptr;
+  }
+
+  bool plaintext_sensitive_allowed() const noexcept {
+    return plaintext_sensitive_;
+  }
+
   const std::vector<struct replay_override>& overrides() const noexcept {
     return overrides_;
   }
@@ -194,6 +223,8 @@ private:
   public_fields_mode public_mode_ = public_fields_mode::none;
   std::vector<std::string> public_fields_;
   bool strict_actors_ = false;
+  std::shared_ptr<key_provider> keys_;
+  bool plaintext_sensitive_ = false;
   std::vector<struct replay_override> overrides_;
 };
 

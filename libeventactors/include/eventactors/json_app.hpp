@@ -41,13 +41,19 @@ public:
   /// Builds a hook (a change registering it) from a step's parameters.
   using hook_factory
     = std::function<caf::expected<change>(const json::object& spec)>;
+  /// Builds the key provider of an encrypted event log from its
+  /// `encryption` object.
+  using key_provider_factory
+    = std::function<caf::expected<std::shared_ptr<key_provider>>(
+      const json::object& spec)>;
 
   /// The built-ins: changes `set_attribute`, `set_from_argument`,
   /// `slugify`, `increment`; validations `present` (alias `required`),
   /// `absent`, `string_length`, `match`, `one_of`, `numeric_range`,
   /// `confirm`, `attribute_equals`, `attribute_does_not_equal`; hooks
-  /// `call_action` and `outbox`. Relative outbox files are resolved against
-  /// `base_dir` (empty: the working directory).
+  /// `call_action` and `outbox`; key providers `key_file` (`"path"`) and
+  /// `env` (`"variable"`). Relative outbox and key file paths are resolved
+  /// against `base_dir` (empty: the working directory).
   static json_library builtins(std::filesystem::path base_dir = {});
 
   /// Adds (or replaces) the change `{"change": name, ...}` builds.
@@ -59,6 +65,10 @@ public:
   /// Adds (or replaces) the hook `{"hook": name, ...}` builds.
   json_library& add_hook(std::string name, hook_factory fn);
 
+  /// Adds (or replaces) the key provider an event log's
+  /// `"encryption": {"provider": name, ...}` builds.
+  json_library& add_key_provider(std::string name, key_provider_factory fn);
+
   /// Returns the factory of change `name`, or null.
   const change_factory* find_change(const std::string& name) const;
 
@@ -68,10 +78,15 @@ public:
   /// Returns the factory of hook `name`, or null.
   const hook_factory* find_hook(const std::string& name) const;
 
+  /// Returns the factory of key provider `name`, or null.
+  const key_provider_factory*
+  find_key_provider(const std::string& name) const;
+
 private:
   std::map<std::string, change_factory> changes_;
   std::map<std::string, validation_factory> validations_;
   std::map<std::string, hook_factory> hooks_;
+  std::map<std::string, key_provider_factory> key_providers_;
 };
 
 /// Builds an app from a JSON definition (see docs/json.md), then validates

@@ -51,7 +51,9 @@ struct runtime_options {
   /// How long a synchronous call waits for its result.
   std::chrono::milliseconds call_timeout{30'000};
   /// How deeply hooks may nest actions (an action run by a hook of an
-  /// action run by a hook ...).
+  /// action run by a hook ...); deeper fails with `errc::depth_exceeded`.
+  /// At most 1000 (nested actions share one thread's stack): `start`
+  /// refuses more.
   uint32_t max_hook_depth = 16;
   /// How often an action is retried when a concurrent write changed the
   /// record it read.
@@ -160,7 +162,10 @@ public:
   /// transaction: it commits completely or not at all, and readers see the
   /// old records until it commits. New actions meanwhile fail with
   /// `errc::replay_in_progress`. An event that cannot be applied fails the
-  /// replay with `errc::replay_failed` naming it.
+  /// replay with `errc::replay_failed` naming it; one that cannot be read
+  /// (an encrypted event whose key is missing or wrong, or whose stored
+  /// value was changed) with `errc::decryption_failed` naming it. Either
+  /// way nothing changes.
   caf::expected<replay_summary> replay(replay_request req = {},
                                        const progress_fn& progress = {});
 

@@ -3,6 +3,11 @@
 
 #include "sqlite/database.hpp"
 
+#include <cerrno>
+#include <cstring>
+
+#include <unistd.h>
+
 #include <sqlite3.h>
 
 #include "detail/log.hpp"
@@ -83,6 +88,39 @@ std::string database::last_message() const {
   return handle_ ? sqlite3_errmsg(handle_.get()) : "no connection";
 }
 
+namespace {
+
+std::string describe_errno(int e) {
+  std::string result = " (";
+  result += std::strerror(e);
+  if (e == EROFS || e == EPERM || e == EACCES)
+    result += ": the file or its file system is read-only";
+  else if (e == ENOSPC || e == EDQUOT)
+    result += ": the disk is full";
+  result += ")";
+  return result;
+}
+
+/// What the system refused when SQLite reports an I/O error, whose own text
+/// ("disk I/O error") does not say. SQLite keeps the errno of the failed
+/// call, but statements run after it (the rollback) may clear it; then the
+/// files themselves are asked.
+std::string io_cause(sqlite3* db) {
+  if (!db)
+    return {};
+  if (auto e = sqlite3_system_errno(db); e != 0)
+    return describe_errno(e);
+  auto file = sqlite3_db_filename(db, "main");
+  if (!file || *file == '\0')
+    return {};
+  for (auto path : {std::string{file}, std::string{file} + "-wal"})
+    if (::access(path.c_str(), F_OK) == 0 && ::access(path.c_str(), W_OK) != 0)
+      return describe_errno(errno);
+  return {};
+}
+
+} // namespace
+
 caf::error last_error(sqlite3* db, int rc, std::string_view what) {
   std::string msg{what};
   msg += ": ";
@@ -107,6 +145,10 @@ caf::error last_error(sqlite3* db, int rc, std::string_view what) {
     case SQLITE_CORRUPT:
     case SQLITE_NOTADB:
       msg += " (database file is corrupt or not a database)";
+      break;
+    case SQLITE_IOERR:
+    case SQLITE_CANTOPEN:
+      msg += io_cause(db);
       break;
     default:
       break;

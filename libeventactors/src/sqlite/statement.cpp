@@ -46,6 +46,11 @@ void statement::bind(int index, std::string_view x) noexcept {
                       SQLITE_TRANSIENT, SQLITE_UTF8);
 }
 
+void statement::bind_blob(int index, std::string_view x) noexcept {
+  sqlite3_bind_blob64(handle_.get(), index, x.data(), x.size(),
+                      SQLITE_TRANSIENT);
+}
+
 void statement::bind_from(int index, const statement& src,
                           int column) noexcept {
   sqlite3_bind_value(handle_.get(), index,
@@ -105,6 +110,14 @@ std::string_view statement::column_text(int index) const noexcept {
   if (!ptr)
     return {};
   return {reinterpret_cast<const char*>(ptr), static_cast<size_t>(len)};
+}
+
+std::string_view statement::column_blob(int index) const noexcept {
+  auto ptr = sqlite3_column_blob(handle_.get(), index);
+  auto len = sqlite3_column_bytes(handle_.get(), index);
+  if (!ptr)
+    return {};
+  return {static_cast<const char*>(ptr), static_cast<size_t>(len)};
 }
 
 std::string_view statement::column_name(int index) const noexcept {

@@ -41,6 +41,9 @@ public:
   void bind(int index, double x) noexcept;
   void bind(int index, std::string_view x) noexcept;
 
+  /// Binds bytes as a BLOB.
+  void bind_blob(int index, std::string_view x) noexcept;
+
   /// Binds column `column` of `src`'s current row, whatever its type.
   void bind_from(int index, const statement& src, int column) noexcept;
 
@@ -63,6 +66,9 @@ public:
   int64_t column_int(int index) const noexcept;
   double column_double(int index) const noexcept;
   std::string_view column_text(int index) const noexcept;
+
+  /// The bytes of a BLOB (or TEXT) column.
+  std::string_view column_blob(int index) const noexcept;
   std::string_view column_name(int index) const noexcept;
 
   sqlite3_stmt* get() const noexcept {
