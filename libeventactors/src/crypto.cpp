@@ -3,6 +3,7 @@
 
 #include "crypto.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -216,16 +217,25 @@ private:
         return load_error_;
       }
       auto id = entry.substr(0, sep);
+      // An id that looks like key material (the id and the key swapped) is
+      // not repeated in the message.
+      auto hex_digits = std::count_if(id.begin(), id.end(), [](char c) {
+        return detail::hex_value(c) >= 0;
+      });
+      auto shown = id.size() >= 32 && hex_digits == static_cast<long>(id.size())
+                     ? std::string{"(an id that looks like a key: are the id "
+                                   "and the key swapped?)"}
+                     : "\"" + id + "\"";
       auto hex = entry.substr(sep + 1);
       auto hex_first = hex.find_first_not_of(" \t");
       hex = hex_first == std::string::npos ? "" : hex.substr(hex_first);
       auto key = crypto::parse_key(hex);
       if (!key) {
-        bad("the key of \"" + id + "\" is not 64 hexadecimal digits");
+        bad("the key of " + shown + " is not 64 hexadecimal digits");
         return load_error_;
       }
       if (keys_.count(id)) {
-        bad("key \"" + id + "\" is given twice");
+        bad("key " + shown + " is given twice");
         return load_error_;
       }
       keys_.emplace(id, *key);

@@ -111,6 +111,11 @@ event_log& event_log::allow_plaintext_sensitive(bool value) {
   return *this;
 }
 
+event_log& event_log::accept_plaintext_events(bool value) {
+  plaintext_events_ = value;
+  return *this;
+}
+
 event_log& event_log::replay_override(std::string resource, std::string action,
                                       std::vector<int32_t> versions,
                                       std::vector<replay_route> route_to) {

@@ -55,7 +55,6 @@ bool stack_nearly_used_up() noexcept {
   return here < bounds.low + bounds.reserve;
 }
 
-
 const json::value null_value;
 
 std::string quoted(std::string_view x) {

@@ -869,7 +869,8 @@ private:
          {"name", "primary_key_type", "record_id_type",
           "persist_actor_primary_key", "clear_records_for_replay",
           "public_fields", "strict_actor_types", "replay_overrides",
-          "encryption", "allow_plaintext_sensitive"});
+          "encryption", "allow_plaintext_sensitive",
+          "accept_plaintext_events"});
     auto name = string_field(*o, path, "name", true);
     if (!name)
       return;
@@ -948,6 +949,8 @@ private:
       log.strict_actor_types(*strict);
     if (auto allow = bool_field(*o, path, "allow_plaintext_sensitive"))
       log.allow_plaintext_sensitive(*allow);
+    if (auto accept = bool_field(*o, path, "accept_plaintext_events"))
+      log.accept_plaintext_events(*accept);
     if (auto enc = o->if_contains("encryption"))
       encryption_at(log, *enc, path + ".encryption");
     if (auto ovs = array_field(*o, path, "replay_overrides", false))

@@ -306,39 +306,47 @@ std::string event_columns(const event_log& log) {
   return sql;
 }
 
-std::string sealing_context(const event_log& log, const json::value& event_id,
-                            std::string_view field,
-                            std::string_view resource,
-                            const json::value& record_id,
-                            std::string_view action, int32_t version,
-                            std::string_view occurred_at,
-                            std::string_view key_id) {
-  std::string ctx{"eventactors/1|"};
-  ctx += log.name();
-  ctx += '|';
-  // Integer or UUID text: neither holds a '|'.
-  ctx += json::serialize(event_id);
-  ctx += '|';
-  ctx += field;
-  ctx += '|';
-  ctx += resource;
-  ctx += '|';
-  // The key as the column stores it (an integer key in a text column reads
-  // back as a string), length-prefixed: the only free text in here.
-  auto key = record_id.is_string()
-               ? std::string{record_id.get_string()}
-               : json::serialize(record_id);
-  ctx += std::to_string(key.size());
+namespace {
+
+/// Appends `text` length-prefixed: no two sequences of fields give the same
+/// context.
+void put_field(std::string& ctx, std::string_view text) {
+  ctx += std::to_string(text.size());
   ctx += ':';
-  ctx += key;
+  ctx += text;
   ctx += '|';
-  ctx += action;
-  ctx += '|';
-  ctx += std::to_string(version);
-  ctx += '|';
-  ctx += occurred_at;
-  ctx += '|';
-  ctx += key_id;
+}
+
+/// Appends a key as its column stores it (an integer key in a text column
+/// reads back as a string); null as `~`.
+void put_key(std::string& ctx, const json::value* key) {
+  if (!key || key->is_null())
+    ctx += "~|";
+  else if (key->is_string())
+    put_field(ctx, key->get_string());
+  else
+    put_field(ctx, json::serialize(*key));
+}
+
+} // namespace
+
+std::string sealing_context(const event_log& log, const json::value& event_id,
+                            std::string_view field, const sealed_fields& ev) {
+  std::string ctx{"eventactors/2|"};
+  put_field(ctx, log.name());
+  put_key(ctx, &event_id);
+  put_field(ctx, field);
+  put_field(ctx, ev.resource);
+  put_key(ctx, &ev.record_id);
+  put_field(ctx, ev.action);
+  put_field(ctx, ev.action_type);
+  for (auto& col : log.actor_columns()) {
+    put_field(ctx, col.name);
+    put_key(ctx, ev.actors.if_contains(col.name));
+  }
+  put_field(ctx, std::to_string(ev.version));
+  put_field(ctx, ev.occurred_at);
+  put_field(ctx, ev.key_id);
   return ctx;
 }
 
@@ -376,7 +384,13 @@ caf::expected<event> read_event(const event_log& log,
   // Payloads: JSON text, or sealed with the key the row names.
   std::optional<encryption_key> key;
   std::string key_id;
-  if (!stmt.is_null(col)) {
+  if (stmt.is_null(col)) {
+    if (log.keys() && !log.plaintext_events_accepted())
+      return make_error(errc::decryption_failed,
+                        where() + " is stored unencrypted, but the log is "
+                          "encrypted (events written before the log was "
+                          "encrypted need accept_plaintext_events)");
+  } else {
     key_id = std::string{stmt.column_text(col)};
     if (!log.keys())
       return make_error(errc::decryption_failed,
@@ -388,6 +402,9 @@ caf::expected<event> read_event(const event_log& log,
                         where() + ": " + message(k.error()));
     key = *k;
   }
+  auto type_text = to_string(ev.action_type);
+  sealed_fields sealed{ev.resource, ev.record_id, ev.action, type_text,
+                       ev.actors, ev.version, at_text, key_id};
   const char* fields[] = {"data", "changed_attributes", "metadata"};
   json::object* targets[] = {&ev.data, &ev.changed_attributes, &ev.metadata};
   for (int i = 0; i < 3; ++i) {
@@ -396,8 +413,7 @@ caf::expected<event> read_event(const event_log& log,
     if (key) {
       auto opened = crypto::open(
         *key, stmt.column_blob(payload_col + i),
-        sealing_context(log, ev.id, fields[i], ev.resource, ev.record_id,
-                        ev.action, ev.version, at_text, key_id));
+        sealing_context(log, ev.id, fields[i], sealed));
       if (!opened)
         return make_error(errc::decryption_failed,
                           where() + ": " + fields[i] + " (key \"" + key_id

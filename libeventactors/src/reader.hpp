@@ -114,15 +114,23 @@ caf::expected<event> read_event(const event_log& log,
 /// The select list matching `read_event`.
 std::string event_columns(const event_log& log);
 
-/// What an encrypted payload is bound to: the log, the event's id, the field
-/// and the event's resource, record and action (a sealed value moved
-/// elsewhere fails to open).
+/// The columns of an event that its sealed payloads are bound to.
+struct sealed_fields {
+  std::string_view resource;
+  const json::value& record_id;
+  std::string_view action;
+  std::string_view action_type;
+  const json::object& actors;
+  int32_t version;
+  std::string_view occurred_at;
+  std::string_view key_id;
+};
+
+/// What an encrypted payload is bound to (its additional authenticated
+/// data): the log, the event's id, the field, and every other column of the
+/// event, each length-prefixed. A sealed value moved to another event or
+/// field, or an event whose other columns were edited, fails to open.
 std::string sealing_context(const event_log& log, const json::value& event_id,
-                            std::string_view field,
-                            std::string_view resource,
-                            const json::value& record_id,
-                            std::string_view action, int32_t version,
-                            std::string_view occurred_at,
-                            std::string_view key_id);
+                            std::string_view field, const sealed_fields& ev);
 
 } // namespace eventactors

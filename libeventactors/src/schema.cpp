@@ -322,12 +322,18 @@ caf::error check_format(sqlite3* db, const std::string& where) {
 }
 
 /// Steps through every row `sql` yields; a read error names `what`.
+/// With `optional`, a statement SQLite cannot plan (an index of another
+/// application with a collation or condition the probe does not repeat) is
+/// skipped.
 caf::error read_all(sqlite3* db, const std::string& sql,
-                    const std::string& what) {
+                    const std::string& what, bool optional = false) {
   auto stmt = sqlite::statement::prepare(db, sql, false);
-  if (!stmt)
+  if (!stmt) {
+    if (optional && sqlite3_errcode(db) == SQLITE_ERROR)
+      return {};
     return make_error(errc::storage_failure,
                       "cannot read " + what + ": " + message(stmt.error()));
+  }
   for (;;) {
     auto row = stmt->step();
     if (!row)
@@ -393,7 +399,8 @@ caf::error probe_btrees(sqlite3* db) {
             + ") WHERE seqno = 0",
       false);
     if (!stmt)
-      return std::move(stmt.error());
+      return make_error(errc::storage_failure,
+                        "cannot read " + what + ": " + message(stmt.error()));
     auto row = stmt->step();
     if (!row)
       return make_error(errc::storage_failure,
@@ -406,7 +413,7 @@ caf::error probe_btrees(sqlite3* db) {
                                     + codec::quote(t.table) + " INDEXED BY "
                                     + codec::quote(t.name) + " ORDER BY "
                                     + col + " " + dir + " LIMIT 1",
-                              what))
+                              what, true))
         return err;
   }
   return {};

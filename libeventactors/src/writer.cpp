@@ -9,9 +9,9 @@
 
 #include "codec.hpp"
 #include "crypto.hpp"
-#include "reader.hpp"
 #include "detail/log.hpp"
 #include "eventactors/error.hpp"
+#include "reader.hpp"
 #include "schema.hpp"
 
 namespace eventactors {
@@ -375,14 +375,15 @@ caf::expected<json::value> writer::write_event(const write_op& op) {
                         "encrypt event for " + describe(op) + ": "
                           + message(key.error()));
     const char* fields[] = {"data", "changed_attributes", "metadata"};
+    sealed_fields bound{op.resource, op.record_id, ev.action, type,
+                        ev.actors,   ev.version,   at,        key_id};
     for (int i = 0; i < 3; ++i) {
       auto sealed = crypto::seal(*key, payloads[i],
-                                 sealing_context(*log, id, fields[i],
-                                                 op.resource,
-                                                 op.record_id, ev.action,
-                                                 ev.version, at, key_id));
+                                 sealing_context(*log, id, fields[i], bound));
       if (!sealed)
-        return std::move(sealed.error());
+        return make_error(errc::storage_failure,
+                          "encrypt event for " + describe(op) + ": "
+                            + message(sealed.error()));
       payloads[i] = std::move(*sealed);
       st.bind_blob(index++, std::string_view{payloads[i]});
     }

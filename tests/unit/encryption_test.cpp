@@ -19,6 +19,7 @@
 #include <catch2/catch.hpp>
 
 #include "eventactors/all.hpp"
+#include "support/faults.hpp"
 #include "support/query.hpp"
 #include "support/records.hpp"
 #include "support/spec_app.hpp"
@@ -38,18 +39,13 @@ std::string hex_key(char c) {
 }
 
 void write_text(const std::string& path, const std::string& text) {
-  std::ofstream out{path, std::ios::binary | std::ios::trunc};
-  out << text;
-  out.close();
-  REQUIRE(out.good());
+  write_bytes(path, text);
+  REQUIRE(read_bytes(path) == text);
 }
 
 /// The bytes of the file at `path`; empty when it does not exist.
 std::string file_bytes(const std::string& path) {
-  std::ifstream in{path, std::ios::binary};
-  if (!in)
-    return {};
-  return std::string{std::istreambuf_iterator<char>{in}, {}};
+  return read_bytes(path);
 }
 
 /// The bytes of the database file and its write-ahead log: everything of
@@ -157,13 +153,18 @@ change salted_hash() {
 /// argument `password`; `note` is an argument stored nowhere but in the
 /// event data. The log is encrypted with `keys` unless null.
 app vault_app(std::shared_ptr<key_provider> keys,
-              bool allow_plaintext = false) {
+              bool allow_plaintext = false,
+              bool accept_plaintext_events = false) {
   app a;
   auto& log = a.add(event_log{"events"});
+  log.persist_actor_primary_key("operator_id", "Operator",
+                                {.type = actor_key_kind::string});
   if (keys)
     log.encrypt_with(std::move(keys));
   if (allow_plaintext)
     log.allow_plaintext_sensitive();
+  if (accept_plaintext_events)
+    log.accept_plaintext_events();
   auto& r = a.add(resource{"Account"});
   r.attribute("name", types::string())
     .attribute("pin", types::string(), {.sensitive = true})
@@ -201,6 +202,8 @@ struct vault {
   std::string db = dir.file("vault.db");
   std::string keys = dir.file("vault.keys");
   std::unique_ptr<runtime> rt;
+  /// Whether the encrypted log reads events stored unencrypted.
+  bool accept_plaintext_events = false;
 
   /// Writes the key file, one `ID HEX` entry per line.
   void key_file(const std::vector<std::pair<std::string, char>>& entries) {
@@ -216,7 +219,8 @@ struct vault {
                    environment env = environment::system()) {
     rt.reset();
     auto provider = plaintext ? nullptr : key_file_provider(keys);
-    auto r = runtime::start(vault_app(provider, allow_plaintext),
+    auto r = runtime::start(vault_app(provider, allow_plaintext,
+                                      accept_plaintext_events),
                             {.path = db,
                              .synchronous = sync_mode::normal,
                              .env = std::move(env)});
@@ -743,11 +747,24 @@ TEST_CASE("a changed, swapped or moved sealed payload fails with "
     exec_sql(v.db, "UPDATE events SET occurred_at = (SELECT occurred_at FROM "
                    "events WHERE id = 2) WHERE id = 3");
   }
-  SECTION("a sealed event relabelled as plaintext") {
-    // The sealed bytes are no JSON text.
+  SECTION("an identity column rewritten: action_type") {
     broken = 2;
-    code = errc::storage_failure;
+    exec_sql(v.db, "UPDATE events SET action_type = 'destroy' WHERE id = 2");
+  }
+  SECTION("an identity column rewritten: the actor") {
+    // Who did it is bound to the payloads too.
+    broken = 2;
+    exec_sql(v.db, "UPDATE events SET operator_id = 'mallory' WHERE id = 2");
+  }
+  SECTION("a sealed event relabelled as plaintext") {
+    broken = 2;
     exec_sql(v.db, "UPDATE events SET key_id = NULL WHERE id = 2");
+  }
+  SECTION("a sealed event replaced by a plaintext one") {
+    // The downgrade: readable JSON where a sealed event was.
+    broken = 2;
+    exec_sql(v.db, "UPDATE events SET key_id = NULL, data = '{}', "
+                   "changed_attributes = '{}', metadata = '{}' WHERE id = 2");
   }
   REQUIRE(broken > 0);
   auto named = "event " + std::to_string(broken) + " of events";
@@ -1012,6 +1029,14 @@ TEST_CASE("a plaintext log switched to encryption keeps its old events "
   auto a = v.must("open", {{"name", "A"}, {"pin", "1"}});
   v.rt.reset();
   v.key_file({{"k1", 'a'}});
+  // Encrypted, but not told to accept the older plaintext events: they are
+  // refused like a tampered event.
+  v.must_start();
+  auto refused = v.read_error();
+  CHECK(is(refused, errc::decryption_failed));
+  CHECK_THAT(message(refused), Contains("event 1 of events"));
+  CHECK_THAT(message(refused), Contains("accept_plaintext_events"));
+  v.accept_plaintext_events = true;
   v.must_start();
   v.must("open", {{"name", "B"}, {"pin", "2"}});
   CHECK(query_count(v.db, "SELECT count(*) FROM events WHERE id = 1 AND "
@@ -1508,3 +1533,25 @@ TEST_CASE("fork copies the sealed events as they are; the fork reads and "
     CHECK(report->differences[0].replayed == "11");
   }
 }
+
+TEST_CASE("a key file with the id and the key swapped is refused without "
+          "repeating the key",
+          "[encryption][keys]") {
+  temp_dir dir;
+  auto path = dir.file("swapped.keys");
+  write_text(path, hex_key('c') + " k1\n");
+  auto keys = key_file_provider(path);
+  auto id = keys->current_key_id();
+  REQUIRE_FALSE(id);
+  CHECK(is(id.error(), errc::invalid_definition));
+  CHECK_THAT(message(id.error()), Contains("swapped"));
+  CHECK_THAT(message(id.error()), Contains(path));
+  check_no_key_material(render(id.error()));
+  // Given twice, swapped: the duplicate is not shown either.
+  write_text(path, hex_key('d') + " " + hex_key('a') + "\n" + hex_key('d')
+                     + " " + hex_key('a') + "\n");
+  auto twice = key_file_provider(path)->current_key_id();
+  REQUIRE_FALSE(twice);
+  check_no_key_material(render(twice.error()));
+}
+

@@ -885,3 +885,39 @@ TEST_CASE("faults: a file of a newer storage format or of another "
     }
   }
 }
+
+TEST_CASE("faults: the start-up probe accepts indexes of other applications "
+          "it cannot walk, and still finds a damaged one of ours",
+          "[faults]") {
+  temp_dir dir;
+  auto path = dir.file("foreign.db");
+  auto items = make_database(path, 20);
+  // Indexes another tool added to our table: partial ones (whatever the
+  // white space around WHERE), and one with another collation. The probe
+  // cannot order through them; that is no damage.
+  exec_pragma(path, "CREATE INDEX foreign_partial ON item(name) WHERE\n"
+                    "note IS NOT NULL");
+  exec_pragma(path, "CREATE INDEX foreign_nocase ON item(name COLLATE "
+                    "NOCASE)");
+  exec_pragma(path, "PRAGMA wal_checkpoint(TRUNCATE)");
+  {
+    auto rt = must_start(path);
+    CHECK(items_by_name(*rt).size() == items.size());
+    require_serving(*rt, path, "with foreign indexes");
+  }
+  exec_pragma(path, "PRAGMA wal_checkpoint(TRUNCATE)");
+  // One of our indexes damaged: refused.
+  auto root = query_int(path, "SELECT rootpage FROM sqlite_master WHERE "
+                              "name = 'events.occurred_at'")
+                .value_or(-1);
+  REQUIRE(root > 1);
+  auto psize = query_int(path, "PRAGMA page_size").value_or(4096);
+  patch_bytes(path, static_cast<uint64_t>((root - 1) * psize),
+              std::string(static_cast<size_t>(psize), '\x5a'));
+  auto rt = runtime::start(fault_app(), options_for(path));
+  REQUIRE_FALSE(rt);
+  INFO("error: " << describe(rt.error()));
+  CHECK(is(rt.error(), errc::storage_failure));
+  CHECK(names_any(rt.error(), {"events.occurred_at"}));
+  CHECK(names_any(rt.error(), {path}));
+}

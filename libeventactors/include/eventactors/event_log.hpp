@@ -144,6 +144,12 @@ public:
   /// refused.
   event_log& allow_plaintext_sensitive(bool value = true);
 
+  /// Lets an encrypted log read events stored without encryption: those
+  /// written before the log was encrypted. Without it such an event is a
+  /// `decryption_failed` error, since someone who can write the file could
+  /// otherwise replace sealed events with plaintext ones.
+  event_log& accept_plaintext_events(bool value = true);
+
   /// Routes replayed events (see `replay_override`).
   event_log& replay_override(std::string resource, std::string action,
                              std::vector<int32_t> versions,
@@ -199,12 +205,19 @@ public:
     return keys_;
   }
 
+  /// Whether new events are stored encrypted (`encrypt_with`).
   bool encrypted() const noexcept {
     return keys_ != nullptr;
   }
 
+  /// See `allow_plaintext_sensitive`.
   bool plaintext_sensitive_allowed() const noexcept {
     return plaintext_sensitive_;
+  }
+
+  /// See `accept_plaintext_events`.
+  bool plaintext_events_accepted() const noexcept {
+    return plaintext_events_;
   }
 
   const std::vector<struct replay_override>& overrides() const noexcept {
@@ -225,6 +238,7 @@ private:
   bool strict_actors_ = false;
   std::shared_ptr<key_provider> keys_;
   bool plaintext_sensitive_ = false;
+  bool plaintext_events_ = false;
   std::vector<struct replay_override> overrides_;
 };
 

@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <system_error>
 
 #include <unistd.h>
 
@@ -91,12 +92,14 @@ std::string database::last_message() const {
 namespace {
 
 std::string describe_errno(int e) {
-  std::string result = " (";
-  result += std::strerror(e);
+  // Thread-safe, unlike strerror: readers run on several threads.
+  std::string result = " (" + std::generic_category().message(e);
   if (e == EROFS || e == EPERM || e == EACCES)
-    result += ": the file or its file system is read-only";
-  else if (e == ENOSPC || e == EDQUOT)
+    result += ": the file or its file system is not writable";
+  else if (e == ENOSPC)
     result += ": the disk is full";
+  else if (e == EDQUOT)
+    result += ": the disk quota is used up";
   result += ")";
   return result;
 }
