@@ -405,7 +405,6 @@ caf::expected<event> read_event(const event_log& log,
   auto type_text = to_string(ev.action_type);
   sealed_fields sealed{ev.resource, ev.record_id, ev.action, type_text,
                        ev.actors, ev.version, at_text, key_id};
-  const char* fields[] = {"data", "changed_attributes", "metadata"};
   json::object* targets[] = {&ev.data, &ev.changed_attributes, &ev.metadata};
   for (int i = 0; i < 3; ++i) {
     std::string plain;
@@ -413,11 +412,11 @@ caf::expected<event> read_event(const event_log& log,
     if (key) {
       auto opened = crypto::open(
         *key, stmt.column_blob(payload_col + i),
-        sealing_context(log, ev.id, fields[i], sealed));
+        sealing_context(log, ev.id, sealed_columns[i], sealed));
       if (!opened)
         return make_error(errc::decryption_failed,
-                          where() + ": " + fields[i] + " (key \"" + key_id
-                            + "\"): " + message(opened.error()));
+                          where() + ": " + sealed_columns[i] + " (key \""
+                            + key_id + "\"): " + message(opened.error()));
       plain = std::move(*opened);
       text = plain;
     } else {

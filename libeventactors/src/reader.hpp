@@ -114,6 +114,11 @@ caf::expected<event> read_event(const event_log& log,
 /// The select list matching `read_event`.
 std::string event_columns(const event_log& log);
 
+/// The payload columns of an encrypted log that are stored sealed, in the
+/// order events are selected and inserted.
+inline constexpr const char* sealed_columns[] = {"data", "changed_attributes",
+                                                 "metadata"};
+
 /// The columns of an event that its sealed payloads are bound to.
 struct sealed_fields {
   std::string_view resource;

@@ -374,12 +374,11 @@ caf::expected<json::value> writer::write_event(const write_op& op) {
       return make_error(errc::storage_failure,
                         "encrypt event for " + describe(op) + ": "
                           + message(key.error()));
-    const char* fields[] = {"data", "changed_attributes", "metadata"};
     sealed_fields bound{op.resource, op.record_id, ev.action, type,
                         ev.actors,   ev.version,   at,        key_id};
     for (int i = 0; i < 3; ++i) {
-      auto sealed = crypto::seal(*key, payloads[i],
-                                 sealing_context(*log, id, fields[i], bound));
+      auto sealed = crypto::seal(
+        *key, payloads[i], sealing_context(*log, id, sealed_columns[i], bound));
       if (!sealed)
         return make_error(errc::storage_failure,
                           "encrypt event for " + describe(op) + ": "

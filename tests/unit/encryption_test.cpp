@@ -43,15 +43,11 @@ void write_text(const std::string& path, const std::string& text) {
   REQUIRE(read_bytes(path) == text);
 }
 
-/// The bytes of the file at `path`; empty when it does not exist.
-std::string file_bytes(const std::string& path) {
-  return read_bytes(path);
-}
 
 /// The bytes of the database file and its write-ahead log: everything of
 /// the database that is on disk.
 std::string disk_bytes(const std::string& db) {
-  return file_bytes(db) + file_bytes(db + "-wal");
+  return read_bytes(db) + read_bytes(db + "-wal");
 }
 
 bool contains(std::string_view haystack, std::string_view needle) {
