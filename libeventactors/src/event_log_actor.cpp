@@ -24,48 +24,33 @@ namespace {
 struct event_log_state {
   static inline const char* name = "eventactors.event_log";
 
-  std::optional<writer> db;
+  std::shared_ptr<write_queue> queue;
   std::shared_ptr<const model> m;
   const runtime_options* opts = nullptr;
-  std::shared_ptr<replay_gate> gate;
   uint32_t max_batch = 256;
   bool flush_scheduled = false;
-  std::vector<std::pair<caf::typed_response_promise<unit_receipt>,
-                        unit_receipt>>
+  /// Units received since the last flush, with their callers.
+  std::vector<std::pair<caf::typed_response_promise<unit_receipt>, unit>>
     pending;
 
-  /// Commits the open transaction and answers every unit in it.
+  /// Commits the pending units (sharing commits with synchronous callers)
+  /// and answers their callers.
   void flush() {
-    if (pending.empty()) {
-      db->rollback(); // nothing to keep (an empty or abandoned transaction)
+    if (pending.empty())
       return;
-    }
-    auto err = db->commit();
-    SPDLOG_LOGGER_DEBUG(&detail::log(), "commit units={} ok={}",
-                        pending.size(), !err);
-    for (auto& [rp, receipt] : pending) {
-      if (err)
-        rp.deliver(err);
+    std::vector<unit*> units;
+    units.reserve(pending.size());
+    for (auto& [rp, u] : pending)
+      units.push_back(&u);
+    auto results = queue->submit(std::move(units));
+    for (size_t i = 0; i < pending.size(); ++i) {
+      auto& rp = pending[i].first;
+      if (results[i])
+        rp.deliver(std::move(*results[i]));
       else
-        rp.deliver(std::move(receipt));
+        rp.deliver(std::move(results[i].error()));
     }
     pending.clear();
-  }
-
-  /// Fails every pending unit: their transaction is gone.
-  void fail_pending(const caf::error& err) {
-    for (auto& [rp, receipt] : pending)
-      rp.deliver(make_error(errc::storage_failure,
-                            "the commit shared with another action failed: "
-                              + message(err)));
-    pending.clear();
-  }
-
-  ~event_log_state() {
-    // Normally the exit handler committed already; anything left was never
-    // acknowledged and its callers learn that the actor is gone.
-    if (db)
-      db->rollback();
   }
 };
 
@@ -73,13 +58,11 @@ using pointer = event_log_actor::stateful_pointer<event_log_state>;
 
 event_log_actor::behavior_type
 event_log_impl(pointer self, std::shared_ptr<const model> m,
-               const runtime_options* opts, std::shared_ptr<replay_gate> gate,
-               writer w) {
+               const runtime_options* opts, std::shared_ptr<write_queue> q) {
   auto& st = self->state;
-  st.db.emplace(std::move(w));
+  st.queue = std::move(q);
   st.m = std::move(m);
   st.opts = opts;
-  st.gate = std::move(gate);
   st.max_batch = opts->max_batch == 0 ? 1 : opts->max_batch;
   self->set_exit_handler([self](caf::exit_msg& msg) {
     // Commit what was accepted before stopping: its callers wait for it.
@@ -89,28 +72,8 @@ event_log_impl(pointer self, std::shared_ptr<const model> m,
   return {
     [self](append_atom, unit& u) -> caf::result<unit_receipt> {
       auto& st = self->state;
-      if (u.epoch != st.gate->epoch.load())
-        return make_error(errc::replay_in_progress,
-                          "a replay ran while this action was prepared");
-      caf::expected<unit_receipt> receipt{caf::error{}};
-      try {
-        receipt = st.db->apply(u);
-      } catch (const std::exception& e) {
-        // E.g. bad_alloc: the open transaction is in an unknown state, so
-        // it and every unit in it fail; the actor keeps serving.
-        st.db->rollback();
-        auto err = make_error(errc::storage_failure,
-                              std::string{"append failed: "} + e.what());
-        st.fail_pending(err);
-        return err;
-      }
-      if (!receipt) {
-        if (!st.db->in_transaction() && !st.pending.empty())
-          st.fail_pending(receipt.error());
-        return std::move(receipt.error());
-      }
       auto rp = self->make_response_promise<unit_receipt>();
-      st.pending.emplace_back(rp, std::move(*receipt));
+      st.pending.emplace_back(rp, std::move(u));
       if (st.pending.size() >= st.max_batch) {
         st.flush();
       } else if (!st.flush_scheduled) {
@@ -125,29 +88,28 @@ event_log_impl(pointer self, std::shared_ptr<const model> m,
       auto& st = self->state;
       // What was accepted before the replay commits first.
       st.flush();
-      replayer rp{st.m, *st.opts, *st.db};
-      try {
-        return rp.run(req, [&](const replay_progress& p) {
-          if (progress_to)
-            caf::anon_send(progress_to, replay_atom_v, p);
-        });
-      } catch (const std::exception& e) {
-        st.db->rollback();
-        return make_error(errc::replay_failed,
-                          std::string{"replay failed: "} + e.what());
-      }
+      caf::expected<replay_summary> result{caf::error{}};
+      auto ran = st.queue->exclusive([&](writer& w) {
+        replayer rp{st.m, *st.opts, w};
+        try {
+          result = rp.run(req, [&](const replay_progress& p) {
+            if (progress_to)
+              caf::anon_send(progress_to, replay_atom_v, p);
+          });
+        } catch (const std::exception& e) {
+          w.rollback();
+          result = make_error(errc::replay_failed,
+                              std::string{"replay failed: "} + e.what());
+        }
+      });
+      if (!ran)
+        return make_error(errc::runtime_stopped, "the runtime was stopped");
+      return result;
     },
     [self](commit_atom) {
       auto& st = self->state;
       st.flush_scheduled = false;
-      try {
-        st.flush();
-      } catch (const std::exception& e) {
-        st.db->rollback();
-        st.fail_pending(make_error(errc::storage_failure,
-                                   std::string{"commit failed: "}
-                                     + e.what()));
-      }
+      st.flush();
     },
   };
 }
@@ -157,9 +119,9 @@ event_log_impl(pointer self, std::shared_ptr<const model> m,
 event_log_actor spawn_event_log(caf::actor_system& sys,
                                 std::shared_ptr<const model> m,
                                 const runtime_options* opts,
-                                std::shared_ptr<replay_gate> gate, writer w) {
+                                std::shared_ptr<write_queue> q) {
   return sys.spawn<caf::detached>(event_log_impl, std::move(m), opts,
-                                  std::move(gate), std::move(w));
+                                  std::move(q));
 }
 
 } // namespace eventactors

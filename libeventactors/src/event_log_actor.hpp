@@ -15,18 +15,19 @@
 #include "eventactors/type_ids.hpp"
 #include "replay_gate.hpp"
 #include "unit.hpp"
-#include "writer.hpp"
+#include "write_queue.hpp"
 
 namespace eventactors {
 
-/// The logging actor: the only writer of the database file. Runs detached
-/// (it blocks on SQLite).
+/// The logging actor: persists the units of asynchronous callers and runs
+/// replays. Runs detached (it blocks on SQLite).
 ///
-/// Units are applied as they arrive, each in a savepoint of an open
-/// transaction; the transaction commits when the mailbox has no more units
-/// waiting or `max_batch` units are pending (group commit). A unit's
+/// Units are collected as they arrive; once the mailbox has no more units
+/// waiting (or `max_batch` are pending) they go to the write queue
+/// together, which commits them in one transaction, each in a savepoint,
+/// possibly with the units of synchronous callers (group commit). A unit's
 /// response arrives only after the commit that made it durable; a failed
-/// unit is answered at once and leaves no trace.
+/// unit leaves no trace.
 using event_log_actor = caf::typed_actor<
   // Applies a unit; replies with the ids of the events it wrote, once
   // committed. Refuses units built before the last replay started.
@@ -38,10 +39,10 @@ using event_log_actor = caf::typed_actor<
   // Commits the open transaction (sent to itself).
   caf::reacts_to<commit_atom>>;
 
-/// Spawns the event log actor around `w`.
+/// Spawns the event log actor writing through `q`.
 event_log_actor spawn_event_log(caf::actor_system& sys,
                                 std::shared_ptr<const model> m,
                                 const runtime_options* opts,
-                                std::shared_ptr<replay_gate> gate, writer w);
+                                std::shared_ptr<write_queue> q);
 
 } // namespace eventactors

@@ -213,6 +213,11 @@ struct execution::impl {
   std::vector<deferred_hooks> deferred;
   /// Per successful `run`: the index of the top-level action's op.
   std::vector<std::ptrdiff_t> tops;
+  /// Records read from storage by this execution (what the overlay does
+  /// not hold): an action reads its record more than once (replay to tell
+  /// creates from upserts, then the action to load it), and reads inside
+  /// one unit see one state.
+  std::map<std::string, std::optional<stored_record>> reads;
 };
 
 namespace {
@@ -1308,7 +1313,12 @@ execution::lookup(const resource_info& res, const json::value& id) {
     return std::optional<stored_record>{
       stored_record{*i->second.values, i->second.version}};
   }
-  return ex_.db->get(res, id);
+  if (auto i = impl_->reads.find(key); i != impl_->reads.end())
+    return i->second;
+  auto found = ex_.db->get(res, id);
+  if (found)
+    impl_->reads.emplace(std::move(key), *found);
+  return found;
 }
 
 caf::expected<std::vector<json::object>>

@@ -96,11 +96,7 @@ reader::read_row(const resource_info& res, const sqlite::statement& stmt) {
 
 caf::expected<std::optional<stored_record>>
 reader::get(const resource_info& res, const json::value& id) {
-  auto& def = *res.def;
-  auto sql = "SELECT " + select_columns(def) + " FROM "
-             + codec::quote(def.table()) + " WHERE "
-             + codec::quote(def.primary_key()) + " = ?";
-  auto stmt = prepare(sql);
+  auto stmt = prepare(res.select_by_key_sql);
   if (!stmt)
     return std::move(stmt.error());
   auto& st = **stmt;

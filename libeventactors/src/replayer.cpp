@@ -116,7 +116,9 @@ struct replayer::impl {
                       field_errors(cause));
   }
 
-  caf::error apply(const event& ev) {
+  /// Applies `ev`; may move its data and changed attributes out (the
+  /// caller drops the event afterwards).
+  caf::error apply(event& ev) {
     // The first override matching resource, action and version routes the
     // event; otherwise it goes to its own action.
     const replay_override* ov = nullptr;
@@ -149,13 +151,15 @@ struct replayer::impl {
                                  + " of it"));
       targets.push_back({ev.resource, ev.action});
     }
-    for (auto& t : targets)
-      if (auto err = apply_to(ev, t))
+    for (size_t i = 0; i < targets.size(); ++i)
+      if (auto err = apply_to(ev, targets[i], i + 1 == targets.size()))
         return err;
     return {};
   }
 
-  caf::error apply_to(const event& ev, const replay_route& route) {
+  /// With `last`, the event's payloads may be moved from: no other target
+  /// needs them.
+  caf::error apply_to(event& ev, const replay_route& route, bool last) {
     auto label = route.resource + "." + route.action;
     auto res = m.find(route.resource);
     auto act = res ? res->def->find_action(route.action) : nullptr;
@@ -182,7 +186,11 @@ struct replayer::impl {
       return fail(ev, label,
                   make_error(errc::invalid_input, "record id: " + *err));
     replay_spec spec;
-    spec.changed = ev.changed_attributes;
+    // With force_change the changed attributes are needed here only.
+    if (last && strategy == replay_strategy::force_change)
+      spec.changed = std::move(ev.changed_attributes);
+    else
+      spec.changed = ev.changed_attributes;
     spec.changed[pk_name] = key;
     spec.force = strategy == replay_strategy::force_change;
     // The input: what the target accepts or takes as arguments, from the
@@ -191,14 +199,18 @@ struct replayer::impl {
     c.resource = route.resource;
     c.action = route.action;
     if (act->kind() != action_kind::destroy) {
-      auto take = [&](const json::object& from) {
+      auto take = [&](json::object& from, bool move) {
         for (auto& kvp : from)
-          if (act->accepts(kvp.key()) || act->find_argument(kvp.key()))
-            c.input[kvp.key()] = kvp.value();
+          if (act->accepts(kvp.key()) || act->find_argument(kvp.key())) {
+            if (move)
+              c.input[kvp.key()] = std::move(kvp.value());
+            else
+              c.input[kvp.key()] = kvp.value();
+          }
       };
-      take(ev.data);
+      take(ev.data, last);
       if (!spec.force)
-        take(ev.changed_attributes);
+        take(ev.changed_attributes, false);
     }
     execution exe{ex};
     exe.may_commit_inline(false);
@@ -232,7 +244,9 @@ struct replayer::impl {
       exe.finish(rec.error());
       return fail(ev, label, rec.error());
     }
-    auto receipt = w.apply(exe.pending());
+    // No savepoint per event: a failed event fails the whole replay,
+    // whose transaction rolls back.
+    auto receipt = w.apply_unguarded(exe.pending());
     if (!receipt)
       return fail(ev, label, receipt.error());
     if (auto err = exe.finish(*receipt))

@@ -9,7 +9,6 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/exit_reason.hpp>
-#include <caf/scoped_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 #include <caf/typed_response_promise.hpp>
 
@@ -17,6 +16,7 @@
 
 #include "detail/log.hpp"
 #include "eventactors/error.hpp"
+#include "direct_call.hpp"
 #include "executor.hpp"
 
 namespace eventactors {
@@ -39,6 +39,8 @@ struct resource_state {
   const runtime_options* opts = nullptr;
   std::optional<reader> db;
   event_log_actor log;
+  std::shared_ptr<write_queue> queue;
+  std::shared_ptr<record_locks> locks;
   std::shared_ptr<replay_gate> gate;
   executor ex;
   /// Records with work in flight, and the calls waiting for them.
@@ -116,6 +118,19 @@ bool execute(pointer self, job& j, const std::optional<std::string>& key) {
                            "done"));
     return false;
   }
+  if (j.attempt >= 2 && key) {
+    // This call lost to concurrent writes twice, e.g. to synchronous
+    // callers looping on its record, which run on their own threads and
+    // never queue here. Take the record's turn with them and commit
+    // directly: this actor blocks for one commit, but the call cannot
+    // starve.
+    auto turn = st.locks->lock(*st.m, j.c);
+    auto left = st.opts->max_retries > j.attempt
+                  ? st.opts->max_retries - j.attempt
+                  : 0;
+    j.reply(run_direct(st.ex, j.c, *st.queue, *st.gate, left));
+    return false;
+  }
   auto ex = std::make_shared<execution>(st.ex);
   auto rec = ex->run(j.c);
   if (ex->committed()) {
@@ -138,8 +153,38 @@ bool execute(pointer self, job& j, const std::optional<std::string>& key) {
     j.reply(std::move(rec));
     return false;
   }
-  ++st.in_flight;
   ex->pending().epoch = epoch;
+  if (st.in_flight == 0 && self->mailbox().empty()) {
+    // Nothing else to do meanwhile: commit on this thread instead of
+    // handing the unit to the event log actor and waiting for its answer
+    // (two hand-overs between threads, each about as long as a commit in
+    // NORMAL mode). Under load the mailbox is not empty and units go to
+    // the event log actor, which commits them together.
+    auto receipt = st.queue->submit(ex->pending());
+    if (receipt) {
+      ex->stamp(*rec, *receipt);
+      if (auto err = ex->finish(*receipt))
+        j.reply(std::move(err));
+      else
+        j.reply(std::move(rec));
+      return false;
+    }
+    auto err = std::move(receipt.error());
+    if (retryable(err, *st.m, j.c) && !st.stopping) {
+      if (j.attempt < st.opts->max_retries) {
+        ++j.attempt;
+        return execute(self, j, key);
+      }
+      err = make_error(errc::concurrent_modification,
+                       j.c.resource + "." + j.c.action + ": gave up after "
+                         + std::to_string(j.attempt + 1)
+                         + " attempts; the record kept changing");
+    }
+    ex->finish(err);
+    j.reply(std::move(err));
+    return false;
+  }
+  ++st.in_flight;
   self
     ->request(st.log, caf::infinite, append_atom_v,
               std::move(ex->pending()))
@@ -336,8 +381,11 @@ void run_batch(pointer self, batch_call b,
 resource_actor::behavior_type
 resource_impl(pointer self, std::shared_ptr<const model> m,
               const runtime_options* opts, std::shared_ptr<replay_gate> gate,
-              reader db, event_log_actor log) {
+              reader db, event_log_actor log, std::shared_ptr<write_queue> q,
+              std::shared_ptr<record_locks> locks) {
   auto& st = self->state;
+  st.queue = q;
+  st.locks = std::move(locks);
   st.m = std::move(m);
   st.opts = opts;
   st.gate = std::move(gate);
@@ -347,21 +395,9 @@ resource_impl(pointer self, std::shared_ptr<const model> m,
   st.ex.options = opts;
   st.ex.db = &*st.db;
   // Blocking commit for around_transaction hooks and for actions that
-  // after_transaction hooks run. This actor is detached, so waiting here
-  // stalls only this resource.
-  st.ex.commit = [sys = &self->system(), log,
-                  gate = st.gate](unit& u) -> caf::expected<unit_receipt> {
-    if (gate->active)
-      return make_error(errc::replay_in_progress,
-                        "a replay is in progress; retry when it is done");
-    u.epoch = gate->epoch.load();
-    caf::scoped_actor blocking{*sys};
-    caf::expected<unit_receipt> result{caf::error{}};
-    blocking->request(log, caf::infinite, append_atom_v, std::move(u))
-      .receive([&](unit_receipt& r) { result = std::move(r); },
-               [&](caf::error& err) { result = std::move(err); });
-    return result;
-  };
+  // after_transaction hooks run, through the write queue directly. This
+  // actor is detached, so waiting here stalls only this resource.
+  st.ex.commit = direct_commit(std::move(q), st.gate);
   self->set_exit_handler([self](caf::exit_msg& msg) {
     // Answer the calls that wait for a record; let the units in flight
     // finish (their callers wait for them), then quit.
@@ -413,10 +449,13 @@ resource_actor spawn_resource_actor(caf::actor_system& sys,
                                     std::shared_ptr<const model> m,
                                     const runtime_options* opts,
                                     std::shared_ptr<replay_gate> gate,
-                                    reader db, event_log_actor log) {
+                                    reader db, event_log_actor log,
+                                    std::shared_ptr<write_queue> q,
+                                    std::shared_ptr<record_locks> locks) {
   return sys.spawn<caf::detached>(resource_impl, std::move(m), opts,
                                   std::move(gate), std::move(db),
-                                  std::move(log));
+                                  std::move(log), std::move(q),
+                                  std::move(locks));
 }
 
 } // namespace eventactors

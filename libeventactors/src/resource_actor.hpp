@@ -13,6 +13,7 @@
 #include <caf/expected.hpp>
 #include <caf/fwd.hpp>
 
+#include "direct_call.hpp"
 #include "event_log_actor.hpp"
 #include "eventactors/action_actor.hpp"
 #include "eventactors/runtime.hpp"
@@ -86,11 +87,15 @@ using resource_actor = action_actor::extend<
   caf::reacts_to<run_batch_atom, batch_call, batch_slot>>;
 
 /// Spawns a resource actor reading through `db` (its own connection) and
-/// writing through `log`.
+/// writing through `log`; commits that hooks need at once go to `q`, and
+/// so do calls that keep losing to synchronous callers, in the record's
+/// turn of `locks`.
 resource_actor spawn_resource_actor(caf::actor_system& sys,
                                     std::shared_ptr<const model> m,
                                     const runtime_options* opts,
                                     std::shared_ptr<replay_gate> gate,
-                                    reader db, event_log_actor log);
+                                    reader db, event_log_actor log,
+                                    std::shared_ptr<write_queue> q,
+                                    std::shared_ptr<record_locks> locks);
 
 } // namespace eventactors

@@ -44,20 +44,45 @@ timestamp now_utc() noexcept {
   return time_point_cast<microseconds>(system_clock::now());
 }
 
+namespace {
+
+/// Writes `value` as exactly `width` decimal digits ending before `end`.
+void put_digits(char* end, int width, int64_t value) {
+  for (int i = 0; i < width; ++i) {
+    *--end = static_cast<char>('0' + value % 10);
+    value /= 10;
+  }
+}
+
+} // namespace
+
 std::string format_timestamp(timestamp x) {
+  // Runs for every event written and replayed: no printf.
   auto days = floor<std::chrono::days>(x);
   year_month_day ymd{days};
   hh_mm_ss<microseconds> tod{x - days};
-  char buf[40];
-  std::snprintf(buf, sizeof(buf), "%04d-%02u-%02uT%02d:%02d:%02d.%06dZ",
-                static_cast<int>(ymd.year()),
-                static_cast<unsigned>(ymd.month()),
-                static_cast<unsigned>(ymd.day()),
-                static_cast<int>(tod.hours().count()),
-                static_cast<int>(tod.minutes().count()),
-                static_cast<int>(tod.seconds().count()),
-                static_cast<int>(tod.subseconds().count()));
-  return buf;
+  auto y = static_cast<int>(ymd.year());
+  if (y < 0 || y > 9999) {
+    char buf[48];
+    std::snprintf(buf, sizeof(buf), "%04d-%02u-%02uT%02d:%02d:%02d.%06dZ", y,
+                  static_cast<unsigned>(ymd.month()),
+                  static_cast<unsigned>(ymd.day()),
+                  static_cast<int>(tod.hours().count()),
+                  static_cast<int>(tod.minutes().count()),
+                  static_cast<int>(tod.seconds().count()),
+                  static_cast<int>(tod.subseconds().count()));
+    return buf;
+  }
+  std::string out = "0000-00-00T00:00:00.000000Z";
+  auto p = out.data();
+  put_digits(p + 4, 4, y);
+  put_digits(p + 7, 2, static_cast<unsigned>(ymd.month()));
+  put_digits(p + 10, 2, static_cast<unsigned>(ymd.day()));
+  put_digits(p + 13, 2, tod.hours().count());
+  put_digits(p + 16, 2, tod.minutes().count());
+  put_digits(p + 19, 2, tod.seconds().count());
+  put_digits(p + 26, 6, tod.subseconds().count());
+  return out;
 }
 
 std::optional<timestamp> parse_timestamp(std::string_view str) {

@@ -118,10 +118,18 @@ caf::expected<sqlite::statement*> writer::prepare(const std::string& sql) {
   return cache_.get(db_.get(), sql);
 }
 
+caf::error writer::run(const std::string& sql) {
+  auto stmt = prepare(sql);
+  if (!stmt)
+    return std::move(stmt.error());
+  sqlite::reset_guard guard{**stmt};
+  return (*stmt)->run();
+}
+
 caf::error writer::begin() {
   if (open_)
     return {};
-  if (auto err = sqlite::exec(db_.get(), "BEGIN IMMEDIATE"))
+  if (auto err = run("BEGIN IMMEDIATE"))
     return err;
   open_ = true;
   return {};
@@ -131,7 +139,7 @@ caf::error writer::commit() {
   if (!open_)
     return {};
   open_ = false;
-  if (auto err = sqlite::exec(db_.get(), "COMMIT")) {
+  if (auto err = run("COMMIT")) {
     // A failed COMMIT may leave the transaction open; end it.
     if (!sqlite3_get_autocommit(db_.get()))
       sqlite3_exec(db_.get(), "ROLLBACK", nullptr, nullptr, nullptr);
@@ -155,14 +163,14 @@ caf::expected<unit_receipt> writer::apply(const unit& u) {
   if (!open_)
     if (auto err = begin())
       return err;
-  if (auto err = sqlite::exec(db_.get(), "SAVEPOINT unit"))
+  if (auto err = run("SAVEPOINT unit"))
     return err;
   unit_receipt receipt;
   receipt.event_ids.reserve(u.ops.size());
   for (auto& op : u.ops) {
     json::value id;
     if (auto err = apply_op(op, id)) {
-      if (sqlite::exec(db_.get(), "ROLLBACK TO unit; RELEASE unit")) {
+      if (run("ROLLBACK TO unit") || run("RELEASE unit")) {
         // The transaction itself is broken (e.g. after SQLITE_FULL):
         // abandon it; the caller fails every unit in it.
         rollback();
@@ -171,9 +179,24 @@ caf::expected<unit_receipt> writer::apply(const unit& u) {
     }
     receipt.event_ids.push_back(std::move(id));
   }
-  if (auto err = sqlite::exec(db_.get(), "RELEASE unit")) {
+  if (auto err = run("RELEASE unit")) {
     rollback();
     return err;
+  }
+  return receipt;
+}
+
+caf::expected<unit_receipt> writer::apply_unguarded(const unit& u) {
+  if (!open_)
+    if (auto err = begin())
+      return err;
+  unit_receipt receipt;
+  receipt.event_ids.reserve(u.ops.size());
+  for (auto& op : u.ops) {
+    json::value id;
+    if (auto err = apply_op(op, id))
+      return err;
+    receipt.event_ids.push_back(std::move(id));
   }
   return receipt;
 }
@@ -213,15 +236,7 @@ caf::error writer::write_record(const resource_info& res,
   std::string sql;
   switch (op.kind) {
     case write_kind::insert: {
-      sql = "INSERT INTO " + table + " (";
-      std::string params;
-      for (auto& attr : def.attributes()) {
-        sql += codec::quote(attr.name) + ", ";
-        params += "?, ";
-      }
-      sql += std::string{schema::version_column} + ") VALUES (" + params
-             + "1)";
-      auto stmt = prepare(sql);
+      auto stmt = prepare(res.insert_sql);
       if (!stmt)
         return std::move(stmt.error());
       auto& st = **stmt;
@@ -317,21 +332,24 @@ caf::expected<json::value> writer::write_event(const write_op& op) {
       return std::move(row.error());
     id = (*next)->column_int(0);
   }
-  std::string sql = "INSERT INTO " + codec::quote(log->name()) + " (";
-  std::string params;
-  if (v7 || sealed_log) {
-    sql += "id, ";
-    params += "?, ";
+  auto& sql = event_sql_[log];
+  if (sql.empty()) {
+    sql = "INSERT INTO " + codec::quote(log->name()) + " (";
+    std::string params;
+    if (v7 || sealed_log) {
+      sql += "id, ";
+      params += "?, ";
+    }
+    sql += "resource, record_id, action, action_type, ";
+    params += "?, ?, ?, ?, ";
+    for (auto& col : log->actor_columns()) {
+      sql += codec::quote(col.name) + ", ";
+      params += "?, ";
+    }
+    sql += "data, changed_attributes, metadata, version, occurred_at, "
+           "key_id) VALUES ("
+           + params + "?, ?, ?, ?, ?, ?)";
   }
-  sql += "resource, record_id, action, action_type, ";
-  params += "?, ?, ?, ?, ";
-  for (auto& col : log->actor_columns()) {
-    sql += codec::quote(col.name) + ", ";
-    params += "?, ";
-  }
-  sql += "data, changed_attributes, metadata, version, occurred_at, key_id) "
-         "VALUES ("
-         + params + "?, ?, ?, ?, ?, ?)";
   auto stmt = prepare(sql);
   if (!stmt)
     return std::move(stmt.error());

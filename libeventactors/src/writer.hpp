@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <unordered_map>
 
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
@@ -55,6 +56,12 @@ public:
   /// ids of the events written.
   caf::expected<unit_receipt> apply(const unit& u);
 
+  /// Applies `u` inside the open transaction without a savepoint of its
+  /// own: on error, some of its ops may stay written, and the caller must
+  /// roll the whole transaction back (replay does: it commits everything
+  /// or nothing).
+  caf::expected<unit_receipt> apply_unguarded(const unit& u);
+
   sqlite3* get() const noexcept {
     return db_.get();
   }
@@ -68,6 +75,11 @@ private:
 
   caf::expected<sqlite::statement*> prepare(const std::string& sql);
 
+  /// Runs a statement without parameters or results through the statement
+  /// cache (transaction control runs for every unit: parsing it each time
+  /// would cost more than the rest of a small unit).
+  caf::error run(const std::string& sql);
+
   caf::error apply_op(const write_op& op, json::value& event_id);
 
   caf::error write_record(const resource_info& res, const write_op& op);
@@ -80,6 +92,8 @@ private:
   bool open_ = false;
   environment env_;
   uuid::v7_sequence event_ids_;
+  /// The INSERT of each event log, built on first use.
+  std::unordered_map<const event_log*, std::string> event_sql_;
 };
 
 } // namespace eventactors

@@ -378,6 +378,7 @@ TEST_CASE("config/eventactors.ini documents exactly the defaults",
   CHECK(opts->max_hook_depth == defaults.max_hook_depth);
   CHECK(opts->max_retries == defaults.max_retries);
   CHECK(opts->cache_kib == defaults.cache_kib);
+  CHECK(opts->checkpoint_pages == defaults.checkpoint_pages);
   CHECK(opts->threads == defaults.threads);
   // Every key of the section is one read_options knows (it rejects others).
   SECTION("bad values are errors naming the key") {

@@ -48,7 +48,8 @@ struct runtime_options {
   /// Largest accepted input of one call, in bytes of JSON text (input and
   /// metadata together).
   std::size_t max_input_bytes = std::size_t{1} << 20;
-  /// How long a synchronous call waits for its result.
+  /// How long a synchronous call waits: `run` and `append` for their
+  /// record's turn and the writer, `run_batch` for its result.
   std::chrono::milliseconds call_timeout{30'000};
   /// How deeply hooks may nest actions (an action run by a hook of an
   /// action run by a hook ...); deeper fails with `errc::depth_exceeded`.
@@ -60,6 +61,13 @@ struct runtime_options {
   uint32_t max_retries = 32;
   /// SQLite page cache per connection, in KiB.
   uint32_t cache_kib = 16 * 1024;
+  /// The size of the write-ahead log, in pages, at which it restarts from
+  /// its beginning. A thread of its own copies the log into the database
+  /// file (a checkpoint) whenever a quarter of this is new, while writers
+  /// go on; at this size the committing writer copies what is left. 0: no
+  /// thread; the committing writer checkpoints the whole log at 1000
+  /// pages, as SQLite does by default. Durability is the same.
+  uint32_t checkpoint_pages = 1000;
   /// Worker threads of the runtime's own actor system (0: two).
   uint32_t threads = 0;
   /// The clock and id generators.
@@ -133,10 +141,11 @@ public:
 
   // -- actions ----------------------------------------------------------------
 
-  /// Runs one action and returns the resulting record, once it is
-  /// committed. On error nothing was written, with two exceptions that say
-  /// so: `errc::post_commit_failure` (committed, then a hook after the
-  /// commit failed) and `errc::timeout` (the outcome is unknown).
+  /// Runs one action on the calling thread and returns the resulting
+  /// record, once it is committed. On error nothing was written, except
+  /// for `errc::post_commit_failure` (committed, then a hook after the
+  /// commit failed). `errc::timeout`: the call waited `call_timeout` for its
+  /// record's turn or for the writer, and wrote nothing.
   caf::expected<record> run(call c);
 
   /// Shorthand for `run` with a resource, action and input.

@@ -4,7 +4,7 @@
 #pragma once
 
 #include <cstddef>
-#include <map>
+#include <unordered_map>
 #include <string>
 
 #include <caf/expected.hpp>
@@ -32,7 +32,7 @@ public:
 
 private:
   std::size_t capacity_;
-  std::map<std::string, statement, std::less<>> cache_;
+  std::unordered_map<std::string, statement> cache_;
 };
 
 } // namespace eventactors::sqlite

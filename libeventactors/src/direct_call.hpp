@@ -1,0 +1,57 @@
+// This file is part of libeventactors.
+// Copyright (c) the libeventactors authors. Distributed under the MIT license.
+
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <mutex>
+#include <optional>
+
+#include <caf/expected.hpp>
+
+#include "eventactors/call.hpp"
+#include "eventactors/record.hpp"
+#include "executor.hpp"
+#include "replay_gate.hpp"
+#include "write_queue.hpp"
+
+namespace eventactors {
+
+/// Turns for calls on one record that run on the caller's thread: a lock
+/// per record key, striped over a fixed number of mutexes (keys sharing a
+/// stripe take turns too).
+class record_locks {
+public:
+  using lock_type = std::unique_lock<std::timed_mutex>;
+
+  /// Locks the stripe of `c`'s record, waiting at most until `deadline`
+  /// (then the lock does not own it); an empty lock for calls without a
+  /// record id (creates, which rely on optimistic checks).
+  lock_type
+  lock(const model& m, const call& c,
+       std::optional<std::chrono::steady_clock::time_point> deadline
+       = std::nullopt);
+
+private:
+  std::array<std::timed_mutex, 64> stripes_;
+};
+
+/// Runs `c` on the calling thread through `ex` and commits its unit through
+/// `q`, again on fresh reads when a concurrent write changed a record it
+/// read (up to `max_retries` more times). Fails with `replay_in_progress`
+/// while a replay runs. With a deadline, a unit still waiting for the
+/// writer then fails with `timeout` (nothing written).
+caf::expected<record>
+run_direct(executor& ex, const call& c, write_queue& q, const replay_gate& gate,
+           uint32_t max_retries,
+           std::optional<std::chrono::steady_clock::time_point> deadline
+           = std::nullopt);
+
+/// The commit function of an executor whose actions commit through `q`
+/// at once (around_transaction hooks, actions run by after_transaction
+/// hooks).
+commit_fn direct_commit(std::shared_ptr<write_queue> q,
+                        std::shared_ptr<replay_gate> gate);
+
+} // namespace eventactors
