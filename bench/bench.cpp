@@ -1037,37 +1037,60 @@ uint64_t write_ops(const settings& s, sync_mode mode, int callers) {
   return callers <= 8 ? 20'000 : 40'000;
 }
 
+/// The figures of one write workload (ours against raw): rate, CPU per
+/// action, and latency.
+struct write_figures {
+  figure rate;
+  figure cpu;
+  figure p50;
+  figure p99;
+  figure max;
+
+  write_figures(const std::string& base, const char* rate_name,
+                const char* rate_unit, const char* cpu_name)
+    : rate{base + rate_name, rate_unit},
+      cpu{base + cpu_name, "us"},
+      p50{base + ".p50", "us"},
+      p99{base + ".p99", "us"},
+      max{base + ".max", "us"} {
+    // nop
+  }
+
+  void add(const write_sample& ours, const write_sample& raw) {
+    rate.runs.push_back(ours.per_second);
+    rate.baseline_runs.push_back(raw.per_second);
+    cpu.runs.push_back(ours.cpu_us);
+    cpu.baseline_runs.push_back(raw.cpu_us);
+    p50.runs.push_back(ours.p50);
+    p50.baseline_runs.push_back(raw.p50);
+    p99.runs.push_back(ours.p99);
+    p99.baseline_runs.push_back(raw.p99);
+    max.runs.push_back(ours.max);
+    max.baseline_runs.push_back(raw.max);
+  }
+
+  void report(std::vector<figure>& figs) const {
+    for (auto* f : {&rate, &cpu, &p50, &p99, &max}) {
+      figs.push_back(*f);
+      print_row(*f);
+    }
+  }
+};
+
 void bench_writes(const settings& s, std::vector<figure>& figs) {
   for (auto mode : s.modes) {
     for (int callers : s.callers) {
       auto ops = write_ops(s, mode, callers);
-      auto base = "write." + std::string{mode_name(mode)} + ".callers"
-                  + std::to_string(callers);
-      figure rate{base + ".events_per_s", "events/s"};
-      figure cpu{base + ".cpu_per_event", "us"};
-      figure p50{base + ".p50", "us"};
-      figure p99{base + ".p99", "us"};
-      figure max{base + ".max", "us"};
+      write_figures f{"write." + std::string{mode_name(mode)} + ".callers"
+                        + std::to_string(callers),
+                      ".events_per_s", "events/s", ".cpu_per_event"};
       if (callers == 64)
-        rate.target = ">= 0.60 of raw";
+        f.rate.target = ">= 0.60 of raw";
       for (int run = 0; run < s.runs; ++run) {
         auto ours = ours_callers(s.dir, mode, callers, ops);
-        auto raw = raw_writes(s.dir, mode, callers, ops);
-        rate.runs.push_back(ours.per_second);
-        rate.baseline_runs.push_back(raw.per_second);
-        cpu.runs.push_back(ours.cpu_us);
-        cpu.baseline_runs.push_back(raw.cpu_us);
-        p50.runs.push_back(ours.p50);
-        p50.baseline_runs.push_back(raw.p50);
-        p99.runs.push_back(ours.p99);
-        p99.baseline_runs.push_back(raw.p99);
-        max.runs.push_back(ours.max);
-        max.baseline_runs.push_back(raw.max);
+        f.add(ours, raw_writes(s.dir, mode, callers, ops));
       }
-      for (auto* f : {&rate, &cpu, &p50, &p99, &max}) {
-        figs.push_back(*f);
-        print_row(*f);
-      }
+      f.report(figs);
     }
   }
 }
@@ -1079,34 +1102,18 @@ void bench_sync(const settings& s, std::vector<figure>& figs) {
                              : (threads == 1 && mode == sync_mode::full
                                   ? 3000
                                   : 10'000);
-      auto base = "sync." + std::string{mode_name(mode)} + ".threads"
-                  + std::to_string(threads);
-      figure rate{base + ".calls_per_s", "calls/s"};
-      figure cpu{base + ".cpu_per_call", "us"};
-      figure p50{base + ".p50", "us"};
-      figure p99{base + ".p99", "us"};
-      figure max{base + ".max", "us"};
+      write_figures f{"sync." + std::string{mode_name(mode)} + ".threads"
+                        + std::to_string(threads),
+                      ".calls_per_s", "calls/s", ".cpu_per_call"};
       if (threads == 1)
-        p50.target = "<= 2.0x one raw commit";
+        f.p50.target = "<= 2.0x one raw commit";
       for (int run = 0; run < s.runs; ++run) {
         auto ours = ours_sync(s.dir, mode, threads, ops);
-        // One raw commit per action: the single caller's limit.
-        auto raw = raw_writes(s.dir, mode, threads == 1 ? 1 : threads, ops);
-        rate.runs.push_back(ours.per_second);
-        rate.baseline_runs.push_back(raw.per_second);
-        cpu.runs.push_back(ours.cpu_us);
-        cpu.baseline_runs.push_back(raw.cpu_us);
-        p50.runs.push_back(ours.p50);
-        p50.baseline_runs.push_back(raw.p50);
-        p99.runs.push_back(ours.p99);
-        p99.baseline_runs.push_back(raw.p99);
-        max.runs.push_back(ours.max);
-        max.baseline_runs.push_back(raw.max);
+        // As many actions per raw transaction as threads: one commit per
+        // action for a single thread, the limit of its latency.
+        f.add(ours, raw_writes(s.dir, mode, threads, ops));
       }
-      for (auto* f : {&rate, &cpu, &p50, &p99, &max}) {
-        figs.push_back(*f);
-        print_row(*f);
-      }
+      f.report(figs);
     }
   }
 }

@@ -32,62 +32,33 @@ record_locks::lock_type record_locks::lock(
 }
 
 caf::expected<record>
-run_direct(executor& ex, const call& c, write_queue& q, const replay_gate& gate,
-           uint32_t max_retries,
+run_direct(const executor& ex, const call& c, write_queue& q,
+           const replay_gate& gate,
            std::optional<std::chrono::steady_clock::time_point> deadline) {
-  auto attempts = max_retries + 1;
-  for (uint32_t attempt = 0; attempt < attempts; ++attempt) {
-    // The epoch before the gate: a replay starting in between refuses the
-    // unit when it is written.
-    auto epoch = gate.epoch.load();
+  // The unit, and the units of actions that its hooks commit at once,
+  // take the epoch of their start (execution::run_unit) and wait for the
+  // writer at most until the deadline.
+  executor direct = ex;
+  direct.gate = &gate;
+  direct.commit = [&q, &gate,
+                   deadline](unit& u) -> caf::expected<unit_receipt> {
     if (gate.active)
       return make_error(errc::replay_in_progress,
-                        c.resource + "." + c.action
-                          + ": a replay is in progress; retry when it is "
-                            "done");
-    execution exe{ex};
-    auto rec = exe.run(c);
-    if (exe.committed()) {
-      // An around_transaction hook committed the unit inside the action.
-      auto err = exe.finish(exe.receipt());
-      if (rec && err)
-        return err;
-      return rec;
-    }
-    if (!rec) {
-      if (is(rec.error(), errc::concurrent_modification))
-        continue;
-      exe.finish(rec.error());
-      return rec;
-    }
-    exe.pending().epoch = epoch;
-    auto receipt = q.submit(exe.pending(), deadline);
-    if (!receipt) {
-      if (retryable(receipt.error(), *ex.defs, c)
-          && (!deadline || std::chrono::steady_clock::now() < *deadline))
-        continue;
-      exe.finish(receipt.error());
-      return std::move(receipt.error());
-    }
-    exe.stamp(*rec, *receipt);
-    if (auto err = exe.finish(*receipt))
-      return err;
-    return rec;
-  }
-  return make_error(errc::concurrent_modification,
-                    c.resource + "." + c.action + ": gave up after "
-                      + std::to_string(attempts)
-                      + " attempts; the record kept changing");
+                        "a replay is in progress; retry when it is done");
+    return q.submit(u, deadline);
+  };
+  return execution::run_unit(direct, c, 0);
 }
 
 commit_fn direct_commit(std::shared_ptr<write_queue> q,
                         std::shared_ptr<replay_gate> gate) {
+  // The unit keeps the epoch its execution started in: taking the current
+  // one here would let a unit whose reads predate a replay through.
   return [q = std::move(q),
           gate = std::move(gate)](unit& u) -> caf::expected<unit_receipt> {
     if (gate->active)
       return make_error(errc::replay_in_progress,
                         "a replay is in progress; retry when it is done");
-    u.epoch = gate->epoch.load();
     return q->submit(u);
   };
 }

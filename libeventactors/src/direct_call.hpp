@@ -37,20 +37,22 @@ private:
   std::array<std::timed_mutex, 64> stripes_;
 };
 
-/// Runs `c` on the calling thread through `ex` and commits its unit through
-/// `q`, again on fresh reads when a concurrent write changed a record it
-/// read (up to `max_retries` more times). Fails with `replay_in_progress`
-/// while a replay runs. With a deadline, a unit still waiting for the
-/// writer then fails with `timeout` (nothing written).
+/// Runs `c` on the calling thread with `ex`'s definitions and reader and
+/// commits its unit through `q`, again on fresh reads when a concurrent
+/// write changed a record it read (up to the runtime's `max_retries` more
+/// times). Fails
+/// with `replay_in_progress` while a replay runs. With a deadline, a unit
+/// still waiting for the writer then fails with `timeout` (nothing
+/// written).
 caf::expected<record>
-run_direct(executor& ex, const call& c, write_queue& q, const replay_gate& gate,
-           uint32_t max_retries,
+run_direct(const executor& ex, const call& c, write_queue& q,
+           const replay_gate& gate,
            std::optional<std::chrono::steady_clock::time_point> deadline
            = std::nullopt);
 
 /// The commit function of an executor whose actions commit through `q`
 /// at once (around_transaction hooks, actions run by after_transaction
-/// hooks).
+/// hooks). Units keep the epoch set when their execution started.
 commit_fn direct_commit(std::shared_ptr<write_queue> q,
                         std::shared_ptr<replay_gate> gate);
 

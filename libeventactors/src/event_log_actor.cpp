@@ -25,6 +25,7 @@ struct event_log_state {
   static inline const char* name = "eventactors.event_log";
 
   std::shared_ptr<write_queue> queue;
+  std::shared_ptr<replay_gate> gate;
   std::shared_ptr<const model> m;
   const runtime_options* opts = nullptr;
   uint32_t max_batch = 256;
@@ -42,7 +43,9 @@ struct event_log_state {
     units.reserve(pending.size());
     for (auto& [rp, u] : pending)
       units.push_back(&u);
-    auto results = queue->submit(std::move(units));
+    // Their epochs were checked on arrival; a replay that began since is
+    // run by this actor after this flush.
+    auto results = queue->submit(std::move(units), std::nullopt, true);
     for (size_t i = 0; i < pending.size(); ++i) {
       auto& rp = pending[i].first;
       if (results[i])
@@ -58,9 +61,11 @@ using pointer = event_log_actor::stateful_pointer<event_log_state>;
 
 event_log_actor::behavior_type
 event_log_impl(pointer self, std::shared_ptr<const model> m,
-               const runtime_options* opts, std::shared_ptr<write_queue> q) {
+               const runtime_options* opts, std::shared_ptr<replay_gate> gate,
+               std::shared_ptr<write_queue> q) {
   auto& st = self->state;
   st.queue = std::move(q);
+  st.gate = std::move(gate);
   st.m = std::move(m);
   st.opts = opts;
   st.max_batch = opts->max_batch == 0 ? 1 : opts->max_batch;
@@ -72,6 +77,9 @@ event_log_impl(pointer self, std::shared_ptr<const model> m,
   return {
     [self](append_atom, unit& u) -> caf::result<unit_receipt> {
       auto& st = self->state;
+      if (u.epoch != st.gate->epoch.load())
+        return make_error(errc::replay_in_progress,
+                          "a replay ran while this action was prepared");
       auto rp = self->make_response_promise<unit_receipt>();
       st.pending.emplace_back(rp, std::move(u));
       if (st.pending.size() >= st.max_batch) {
@@ -119,9 +127,10 @@ event_log_impl(pointer self, std::shared_ptr<const model> m,
 event_log_actor spawn_event_log(caf::actor_system& sys,
                                 std::shared_ptr<const model> m,
                                 const runtime_options* opts,
+                                std::shared_ptr<replay_gate> gate,
                                 std::shared_ptr<write_queue> q) {
   return sys.spawn<caf::detached>(event_log_impl, std::move(m), opts,
-                                  std::move(q));
+                                  std::move(gate), std::move(q));
 }
 
 } // namespace eventactors

@@ -39,10 +39,13 @@ using event_log_actor = caf::typed_actor<
   // Commits the open transaction (sent to itself).
   caf::reacts_to<commit_atom>>;
 
-/// Spawns the event log actor writing through `q`.
+/// Spawns the event log actor writing through `q`. Units built before the
+/// last replay began (their epoch is older than `gate`'s) are refused on
+/// arrival; the units it accepted commit before a replay it runs.
 event_log_actor spawn_event_log(caf::actor_system& sys,
                                 std::shared_ptr<const model> m,
                                 const runtime_options* opts,
+                                std::shared_ptr<replay_gate> gate,
                                 std::shared_ptr<write_queue> q);
 
 } // namespace eventactors

@@ -1491,7 +1491,16 @@ caf::expected<record> execution::run_unit(executor& ex, const call& c,
                                           uint32_t depth) {
   auto attempts = ex.options->max_retries + 1;
   for (uint32_t i = 0; i < attempts; ++i) {
+    // The epoch before the gate: a replay starting in between refuses the
+    // unit when it is written.
+    uint64_t epoch = ex.gate ? ex.gate->epoch.load() : 0;
+    if (ex.gate && ex.gate->active)
+      return make_error(errc::replay_in_progress,
+                        c.resource + "." + c.action
+                          + ": a replay is in progress; retry when it is "
+                            "done");
     execution unit_ex{ex, depth};
+    unit_ex.pending().epoch = epoch;
     auto rec = unit_ex.run(c);
     if (unit_ex.committed()) {
       auto err = unit_ex.finish(unit_ex.receipt());

@@ -19,6 +19,7 @@
 #include "eventactors/runtime.hpp"
 #include "model.hpp"
 #include "reader.hpp"
+#include "replay_gate.hpp"
 #include "unit.hpp"
 
 namespace eventactors {
@@ -48,6 +49,10 @@ struct executor {
   const runtime_options* options = nullptr;
   reader* db = nullptr;
   commit_fn commit;
+  /// The live replay gate (null in replay): units take its epoch when their
+  /// execution starts, so that a unit whose reads predate a replay is
+  /// refused when it is written.
+  const replay_gate* gate = nullptr;
   /// Set for replay: no action writes an event, relationship management is
   /// off, and only hooks of allowed changes run.
   bool replaying = false;

@@ -106,6 +106,37 @@ void release(pointer self, const std::optional<std::string>& key) {
   }
 }
 
+/// Answers a job whose unit committed: after_transaction hooks, then the
+/// record (or the hooks' error).
+void answer(job& j, execution& ex, caf::expected<record>& rec,
+            const unit_receipt& receipt) {
+  ex.stamp(*rec, receipt);
+  if (auto err = ex.finish(receipt))
+    j.reply(std::move(err));
+  else
+    j.reply(std::move(rec));
+}
+
+/// After a failed write: true when the job should run again on fresh
+/// reads; otherwise answers it with the error (or with a give-up error
+/// after `max_retries`).
+bool retry_or_fail(const resource_state& st, job& j, execution& ex,
+                   caf::error err) {
+  if (retryable(err, *st.m, j.c) && !st.stopping) {
+    if (j.attempt < st.opts->max_retries) {
+      ++j.attempt;
+      return true;
+    }
+    err = make_error(errc::concurrent_modification,
+                     j.c.resource + "." + j.c.action + ": gave up after "
+                       + std::to_string(j.attempt + 1)
+                       + " attempts; the record kept changing");
+  }
+  ex.finish(err);
+  j.reply(std::move(err));
+  return false;
+}
+
 /// Runs a job. Returns true when it is waiting for its commit, false when
 /// it completed (and replied) already.
 bool execute(pointer self, job& j, const std::optional<std::string>& key) {
@@ -125,13 +156,11 @@ bool execute(pointer self, job& j, const std::optional<std::string>& key) {
     // directly: this actor blocks for one commit, but the call cannot
     // starve.
     auto turn = st.locks->lock(*st.m, j.c);
-    auto left = st.opts->max_retries > j.attempt
-                  ? st.opts->max_retries - j.attempt
-                  : 0;
-    j.reply(run_direct(st.ex, j.c, *st.queue, *st.gate, left));
+    j.reply(run_direct(st.ex, j.c, *st.queue, *st.gate));
     return false;
   }
   auto ex = std::make_shared<execution>(st.ex);
+  ex->pending().epoch = epoch;
   auto rec = ex->run(j.c);
   if (ex->committed()) {
     // An around_transaction hook committed the unit inside the action.
@@ -153,7 +182,6 @@ bool execute(pointer self, job& j, const std::optional<std::string>& key) {
     j.reply(std::move(rec));
     return false;
   }
-  ex->pending().epoch = epoch;
   if (st.in_flight == 0 && self->mailbox().empty()) {
     // Nothing else to do meanwhile: commit on this thread instead of
     // handing the unit to the event log actor and waiting for its answer
@@ -162,26 +190,11 @@ bool execute(pointer self, job& j, const std::optional<std::string>& key) {
     // the event log actor, which commits them together.
     auto receipt = st.queue->submit(ex->pending());
     if (receipt) {
-      ex->stamp(*rec, *receipt);
-      if (auto err = ex->finish(*receipt))
-        j.reply(std::move(err));
-      else
-        j.reply(std::move(rec));
+      answer(j, *ex, rec, *receipt);
       return false;
     }
-    auto err = std::move(receipt.error());
-    if (retryable(err, *st.m, j.c) && !st.stopping) {
-      if (j.attempt < st.opts->max_retries) {
-        ++j.attempt;
-        return execute(self, j, key);
-      }
-      err = make_error(errc::concurrent_modification,
-                       j.c.resource + "." + j.c.action + ": gave up after "
-                         + std::to_string(j.attempt + 1)
-                         + " attempts; the record kept changing");
-    }
-    ex->finish(err);
-    j.reply(std::move(err));
+    if (retry_or_fail(st, j, *ex, std::move(receipt.error())))
+      return execute(self, j, key);
     return false;
   }
   ++st.in_flight;
@@ -191,35 +204,22 @@ bool execute(pointer self, job& j, const std::optional<std::string>& key) {
     .then(
       [self, ex, j, key, rec](unit_receipt& receipt) mutable {
         --self->state.in_flight;
-        ex->stamp(*rec, receipt);
-        if (auto err = ex->finish(receipt))
-          j.reply(std::move(err));
-        else
-          j.reply(std::move(rec));
+        answer(j, *ex, rec, receipt);
         release(self, key);
         maybe_quit(self);
       },
       [self, ex, j, key](caf::error& err) mutable {
         auto& st = self->state;
         --st.in_flight;
-        if (retryable(err, *st.m, j.c) && !st.stopping) {
-          if (j.attempt < st.opts->max_retries) {
-            ++j.attempt;
-            SPDLOG_LOGGER_DEBUG(&detail::log(),
-                                "retry resource={} action={} attempt={}",
-                                j.c.resource, j.c.action, j.attempt);
-            if (!execute(self, j, key))
-              release(self, key);
-            maybe_quit(self);
-            return;
-          }
-          err = make_error(errc::concurrent_modification,
-                           j.c.resource + "." + j.c.action + ": gave up after "
-                             + std::to_string(j.attempt + 1)
-                             + " attempts; the record kept changing");
+        if (retry_or_fail(st, j, *ex, std::move(err))) {
+          SPDLOG_LOGGER_DEBUG(&detail::log(),
+                              "retry resource={} action={} attempt={}",
+                              j.c.resource, j.c.action, j.attempt);
+          if (!execute(self, j, key))
+            release(self, key);
+          maybe_quit(self);
+          return;
         }
-        ex->finish(err);
-        j.reply(std::move(err));
         release(self, key);
         maybe_quit(self);
       });
@@ -394,6 +394,7 @@ resource_impl(pointer self, std::shared_ptr<const model> m,
   st.ex.defs = st.m;
   st.ex.options = opts;
   st.ex.db = &*st.db;
+  st.ex.gate = st.gate.get();
   // Blocking commit for around_transaction hooks and for actions that
   // after_transaction hooks run, through the write queue directly. This
   // actor is detached, so waiting here stalls only this resource.

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <condition_variable>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -170,6 +171,10 @@ struct runtime::impl {
   std::mutex slots_mtx;
   std::set<slot_base*> slots;
   bool stopped = false;
+  /// Synchronous calls running on their callers' threads (run, append);
+  /// `stop` waits for them, since they use the readers and the writer.
+  size_t direct_calls = 0;
+  std::condition_variable direct_done;
   /// Shared with the dispatcher, which outlives `stop` to answer late calls.
   std::shared_ptr<std::atomic<bool>> dispatcher_stopped
     = std::make_shared<std::atomic<bool>>(false);
@@ -191,6 +196,37 @@ struct runtime::impl {
     std::lock_guard<std::mutex> guard{slots_mtx};
     slots.erase(slot);
   }
+
+  /// Counts a call running on its caller's thread for the scope of the
+  /// guard; false once stopped.
+  class direct_call {
+  public:
+    explicit direct_call(impl& d) : d_(d) {
+      std::lock_guard<std::mutex> guard{d_.slots_mtx};
+      entered_ = !d_.stopped;
+      if (entered_)
+        ++d_.direct_calls;
+    }
+
+    ~direct_call() {
+      if (!entered_)
+        return;
+      std::lock_guard<std::mutex> guard{d_.slots_mtx};
+      if (--d_.direct_calls == 0)
+        d_.direct_done.notify_all();
+    }
+
+    explicit operator bool() const noexcept {
+      return entered_;
+    }
+
+    direct_call(const direct_call&) = delete;
+    direct_call& operator=(const direct_call&) = delete;
+
+  private:
+    impl& d_;
+    bool entered_;
+  };
 
   /// Registers a waiting call for the scope of the guard.
   class waiting {
@@ -238,6 +274,12 @@ struct runtime::impl {
       self->send_exit(hdl, caf::exit_reason::user_shutdown);
     for (auto& [name, hdl] : resources)
       self->wait_for(hdl);
+    {
+      // Synchronous calls under way finish (they still commit); new ones
+      // fail with runtime_stopped.
+      std::unique_lock<std::mutex> guard{slots_mtx};
+      direct_done.wait(guard, [this] { return direct_calls == 0; });
+    }
     // Close the idle read connections before the writer: the last
     // connection to close checkpoints the WAL and removes it, which a
     // read-only one cannot do.
@@ -393,7 +435,7 @@ runtime::start(caf::actor_system& sys, app definitions, runtime_options opts) {
   ptr->queue = std::make_shared<write_queue>(std::move(*w), ptr->gate,
                                              ptr->opts.max_batch,
                                              std::move(ckpt));
-  ptr->log = spawn_event_log(sys, ptr->m, &ptr->opts, ptr->queue);
+  ptr->log = spawn_event_log(sys, ptr->m, &ptr->opts, ptr->gate, ptr->queue);
   for (auto& [name, rd] : readers)
     ptr->resources.emplace(name, spawn_resource_actor(sys, ptr->m, &ptr->opts,
                                                       ptr->gate, std::move(rd),
@@ -420,8 +462,7 @@ caf::expected<record> runtime::run(call c) {
   if (!d.find(c.resource))
     return make_error(errc::unknown_resource,
                       "no resource \"" + c.resource + "\"");
-  sync_slot<caf::expected<record>> slot;
-  impl::waiting guard{d, &slot};
+  impl::direct_call guard{d};
   if (!guard)
     return stopped_error();
   auto deadline = std::chrono::steady_clock::now() + d.opts.call_timeout;
@@ -441,9 +482,7 @@ caf::expected<record> runtime::run(call c) {
     ex.defs = d.m;
     ex.options = &d.opts;
     ex.db = &rd;
-    ex.commit = direct_commit(d.queue, d.gate);
-    return run_direct(ex, c, *d.queue, *d.gate, d.opts.max_retries,
-                      deadline);
+    return run_direct(ex, c, *d.queue, *d.gate, deadline);
   });
   if (!result && is(result.error(), errc::timeout))
     return timed_out();
@@ -552,7 +591,8 @@ caf::expected<verify_report> runtime::verify(std::string log,
 
 caf::expected<json::value> runtime::append(new_event ev) {
   auto& d = *impl_;
-  if (d.stopped)
+  impl::direct_call guard{d};
+  if (!guard)
     return stopped_error();
   auto log = d.m->find_log(ev.log);
   if (!log)

@@ -15,6 +15,8 @@ struct write_queue::request {
   std::vector<caf::expected<unit_receipt>> results;
   /// Set for `exclusive`: runs instead of writing units.
   const std::function<void(writer&)>* fn = nullptr;
+  /// The caller checked the units' epochs when it accepted them.
+  bool epoch_checked = false;
   state st = state::queued;
 };
 
@@ -32,14 +34,16 @@ write_queue::~write_queue() {
 
 caf::expected<unit_receipt> write_queue::submit(
   unit& u, std::optional<std::chrono::steady_clock::time_point> deadline) {
-  return std::move(submit(std::vector<unit*>{&u}, deadline).front());
+  return std::move(submit(std::vector<unit*>{&u}, deadline, false).front());
 }
 
 std::vector<caf::expected<unit_receipt>> write_queue::submit(
   std::vector<unit*> units,
-  std::optional<std::chrono::steady_clock::time_point> deadline) {
+  std::optional<std::chrono::steady_clock::time_point> deadline,
+  bool epoch_checked) {
   request req;
   req.units = std::move(units);
+  req.epoch_checked = epoch_checked;
   auto fail_all = [&](const caf::error& err) {
     req.results.assign(req.units.size(), caf::expected<unit_receipt>{err});
     return std::move(req.results);
@@ -85,6 +89,12 @@ std::vector<caf::expected<unit_receipt>> write_queue::submit(
   }
   // The leader: write what is queued, from the front on.
   std::vector<request*> group;
+  try {
+    group.reserve(queue_.size());
+  } catch (...) {
+    leave();
+    throw;
+  }
   size_t taken = 0;
   for (auto r : queue_) {
     if (r->fn || (taken > 0 && taken + r->units.size() > max_batch_))
@@ -94,7 +104,16 @@ std::vector<caf::expected<unit_receipt>> write_queue::submit(
     taken += r->units.size();
   }
   guard.unlock();
-  write_group(group);
+  try {
+    write_group(group);
+  } catch (const std::exception& e) {
+    // E.g. bad_alloc: nothing of the group is known to be committed.
+    writer_->rollback();
+    auto err = make_error(errc::storage_failure,
+                          std::string{"append failed: "} + e.what());
+    for (auto r : group)
+      r->results.assign(r->units.size(), caf::expected<unit_receipt>{err});
+  }
   guard.lock();
   for (auto r : group) {
     r->st = request::state::done;
@@ -120,7 +139,7 @@ void write_queue::write_group(std::vector<request*>& group) {
     r->results.clear();
     r->results.reserve(r->units.size());
     for (auto u : r->units) {
-      if (u->epoch != epoch) {
+      if (!r->epoch_checked && u->epoch != epoch) {
         r->results.emplace_back(
           make_error(errc::replay_in_progress,
                      "a replay ran while this action was prepared"));

@@ -53,10 +53,14 @@ public:
   /// order. Blocks until they committed or failed. With a `deadline`,
   /// units still waiting for a leader then fail with `errc::timeout`
   /// (nothing of them was written); units being written are waited for.
+  /// With `epoch_checked`, the caller compared the units' epochs with the
+  /// gate when it accepted them, before any replay it has not run yet (the
+  /// event log actor): they are not refused for a replay begun since.
   std::vector<caf::expected<unit_receipt>>
   submit(std::vector<unit*> units,
          std::optional<std::chrono::steady_clock::time_point> deadline
-         = std::nullopt);
+         = std::nullopt,
+         bool epoch_checked = false);
 
   /// Shorthand for one unit.
   caf::expected<unit_receipt>

@@ -149,8 +149,8 @@ caf::error writer::commit() {
 }
 
 void writer::rollback() noexcept {
-  if (!open_)
-    return;
+  // Whatever `open_` says: a COMMIT that threw may have left SQLite inside
+  // the transaction after `commit` cleared the flag.
   open_ = false;
   if (!sqlite3_get_autocommit(db_.get())
       && sqlite3_exec(db_.get(), "ROLLBACK", nullptr, nullptr, nullptr)

@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <latch>
 #include <mutex>
@@ -50,6 +51,29 @@ app counter_app() {
   c.update("increment").change(changes::increment("value"));
   return a;
 }
+
+/// An app whose `Counter.slow` increment blocks its first run in a hook
+/// until `release`, after counting down `entered`.
+struct slow_hook {
+  std::latch entered{1};
+  std::latch release{1};
+  std::atomic<bool> hold{true};
+
+  eventactors::app app() {
+    auto a = counter_app();
+    a.find_resource("Counter")
+      ->update("slow")
+      .change(changes::increment("value"))
+      .before_action("wait", [this](hook_context&, changeset&) -> caf::error {
+        if (hold.exchange(false)) {
+          entered.count_down();
+          release.wait();
+        }
+        return {};
+      });
+    return a;
+  }
+};
 
 /// A write queue over a real database file, with a commit hook counting
 /// commits and recording the threads they ran on.
@@ -472,20 +496,10 @@ TEST_CASE("a synchronous call that waits longer than call_timeout for its "
           "[write_path][runtime]") {
   temp_dir dir;
   auto path = dir.file("t.db");
-  std::latch entered{1};
-  std::latch release{1};
-  std::atomic<bool> hold{true};
-  auto a = counter_app();
-  a.find_resource("Counter")
-    ->update("slow")
-    .change(changes::increment("value"))
-    .before_action("wait", [&](hook_context&, changeset&) -> caf::error {
-      if (hold.exchange(false)) {
-        entered.count_down();
-        release.wait();
-      }
-      return {};
-    });
+  slow_hook hook;
+  auto a = hook.app();
+  auto& entered = hook.entered;
+  auto& release = hook.release;
   auto rt = runtime::start(a, {.path = path,
                                .synchronous = sync_mode::normal,
                                .call_timeout = 100ms});
@@ -508,4 +522,58 @@ TEST_CASE("a synchronous call that waits longer than call_timeout for its "
   REQUIRE(hot);
   CHECK(hot->get("value") == 1);
   CHECK(count_rows(path, "events") == 2);
+}
+
+TEST_CASE("stop waits for synchronous calls under way, which still commit",
+          "[write_path][runtime]") {
+  temp_dir dir;
+  auto path = dir.file("stop.db");
+  slow_hook hook;
+  auto a = hook.app();
+  auto& entered = hook.entered;
+  auto& release = hook.release;
+  auto rt = runtime::start(a, {.path = path,
+                               .synchronous = sync_mode::normal});
+  REQUIRE(rt);
+  REQUIRE((*rt)->run("Counter", "create", {{"id", "hot"}}));
+  caf::expected<record> slow{caf::error{}};
+  std::thread caller{[&] {
+    slow = (*rt)->run(call{"Counter", "slow", {}, json::string{"hot"}});
+  }};
+  entered.wait(); // the call runs its hook
+  std::mutex stop_mtx;
+  std::condition_variable stop_cv;
+  bool stop_returned = false;
+  std::thread stopper{[&] {
+    (*rt)->stop();
+    std::lock_guard<std::mutex> guard{stop_mtx};
+    stop_returned = true;
+    stop_cv.notify_all();
+  }};
+  // Once stop began, new calls are refused; only then let the hook go on.
+  bool refused = false;
+  auto until = std::chrono::steady_clock::now() + 10s;
+  for (int i = 0; !refused && std::chrono::steady_clock::now() < until;
+       ++i) {
+    auto probe = (*rt)->run("Counter", "create",
+                            {{"id", json::string{"p" + std::to_string(i)}}});
+    refused = !probe && is(probe.error(), errc::runtime_stopped);
+  }
+  REQUIRE(refused);
+  {
+    // stop must not return while the call runs. Without the wait it
+    // returns within milliseconds, having closed the writer under the call;
+    // give it a second to show that (the test passes either way if a very
+    // slow machine takes longer, it never fails wrongly).
+    std::unique_lock<std::mutex> guard{stop_mtx};
+    CHECK(!stop_cv.wait_for(guard, 1s, [&] { return stop_returned; }));
+  }
+  release.count_down();
+  caller.join();
+  stopper.join();
+  REQUIRE(slow);
+  CHECK(slow->get("value") == 1);
+  CHECK(query_int(path, "SELECT value FROM counter WHERE id = 'hot'") == 1);
+  CHECK(query_int(path, "SELECT count(*) FROM events WHERE action = 'slow'")
+        == 1);
 }

@@ -134,9 +134,10 @@ public:
 
   /// Stops the actors: calls waiting for a record fail with
   /// `errc::runtime_stopped`, units already handed to the event log actor
-  /// commit (their callers get their records), later calls fail with
-  /// `errc::runtime_stopped`. Reads keep working. Idempotent; the destructor
-  /// calls it.
+  /// commit (their callers get their records), synchronous `run` and
+  /// `append` calls under way finish (stop waits for them), later calls
+  /// fail with `errc::runtime_stopped`. Reads keep working. Idempotent; the
+  /// destructor calls it. Do not call it from a hook.
   void stop();
 
   // -- actions ----------------------------------------------------------------
