@@ -13,7 +13,7 @@ namespace eventactors {
 
 checkpointer::checkpointer(sqlite::database db, uint32_t pages)
   : db_(std::move(db)), pages_(pages == 0 ? 1 : pages),
-    step_(std::max<uint32_t>(pages_ / 4, 1)) {
+    step_(std::max<uint32_t>(pages_ * 3 / 4, 1)) {
   // nop
 }
 

@@ -24,7 +24,7 @@ namespace eventactors {
 /// over its threshold: that commit copies the whole WAL back into the
 /// database file, which costs a large share of the writer's time under
 /// load. Attached to the writer's connection, this class spreads the work:
-/// whenever a quarter of `pages` frames has not been copied yet, a commit
+/// whenever three quarters of `pages` frames have not been copied yet, a commit
 /// wakes the checkpoint thread, which runs a passive checkpoint on its own
 /// connection while the writer goes on. Once the WAL holds `pages` frames,
 /// the committing writer runs the checkpoint itself, as SQLite would, but

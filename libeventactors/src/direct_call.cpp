@@ -34,12 +34,14 @@ record_locks::lock_type record_locks::lock(
 caf::expected<record>
 run_direct(const executor& ex, const call& c, write_queue& q,
            const replay_gate& gate,
-           std::optional<std::chrono::steady_clock::time_point> deadline) {
+           std::optional<std::chrono::steady_clock::time_point> deadline,
+           std::optional<uint32_t> max_retries) {
   // The unit, and the units of actions that its hooks commit at once,
   // take the epoch of their start (execution::run_unit) and wait for the
   // writer at most until the deadline.
   executor direct = ex;
   direct.gate = &gate;
+  direct.max_retries = max_retries;
   direct.commit = [&q, &gate,
                    deadline](unit& u) -> caf::expected<unit_receipt> {
     if (gate.active)

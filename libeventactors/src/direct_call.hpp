@@ -48,7 +48,8 @@ caf::expected<record>
 run_direct(const executor& ex, const call& c, write_queue& q,
            const replay_gate& gate,
            std::optional<std::chrono::steady_clock::time_point> deadline
-           = std::nullopt);
+           = std::nullopt,
+           std::optional<uint32_t> max_retries = std::nullopt);
 
 /// The commit function of an executor whose actions commit through `q`
 /// at once (around_transaction hooks, actions run by after_transaction

@@ -1489,7 +1489,7 @@ bool retryable(const caf::error& err, const model& m, const call& c) {
 
 caf::expected<record> execution::run_unit(executor& ex, const call& c,
                                           uint32_t depth) {
-  auto attempts = ex.options->max_retries + 1;
+  auto attempts = ex.max_retries.value_or(ex.options->max_retries) + 1;
   for (uint32_t i = 0; i < attempts; ++i) {
     // The epoch before the gate: a replay starting in between refuses the
     // unit when it is written.

@@ -53,6 +53,9 @@ struct executor {
   /// execution starts, so that a unit whose reads predate a replay is
   /// refused when it is written.
   const replay_gate* gate = nullptr;
+  /// Retries of `execution::run_unit` on concurrent modifications; unset:
+  /// the runtime's `max_retries`.
+  std::optional<uint32_t> max_retries;
   /// Set for replay: no action writes an event, relationship management is
   /// off, and only hooks of allowed changes run.
   bool replaying = false;

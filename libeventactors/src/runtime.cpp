@@ -275,9 +275,12 @@ struct runtime::impl {
     for (auto& [name, hdl] : resources)
       self->wait_for(hdl);
     {
-      // Synchronous calls under way finish (they still commit); new ones
-      // fail with runtime_stopped.
+      // Calls whose message reached a resource actor only after it quit
+      // get no answer from it; then synchronous calls under way finish
+      // (they still commit); new ones fail with runtime_stopped.
       std::unique_lock<std::mutex> guard{slots_mtx};
+      for (auto slot : slots)
+        slot->fail(make_error(errc::runtime_stopped, "the runtime stopped"));
       direct_done.wait(guard, [this] { return direct_calls == 0; });
     }
     // Close the idle read connections before the writer: the last
@@ -477,13 +480,38 @@ caf::expected<record> runtime::run(call c) {
   auto turn = d.locks->lock(*d.m, c, deadline);
   if (turn.mutex() && !turn.owns_lock())
     return timed_out();
+  // With no record in turn (creates), all retries happen here; on a record
+  // that a resource actor keeps writing for its callers, this thread gives
+  // up after one retry and queues behind them there instead of starving.
+  auto keyed = turn.owns_lock();
   auto result = d.readers->with([&](reader& rd) -> caf::expected<record> {
     executor ex;
     ex.defs = d.m;
     ex.options = &d.opts;
     ex.db = &rd;
-    return run_direct(ex, c, *d.queue, *d.gate, deadline);
+    return run_direct(ex, c, *d.queue, *d.gate, deadline,
+                      keyed ? std::optional<uint32_t>{1} : std::nullopt);
   });
+  if (keyed && !result && is(result.error(), errc::concurrent_modification)) {
+    // Let go of the turn first: the resource actor may need it.
+    turn.unlock();
+    auto i = d.resources.find(c.resource);
+    auto slot = std::make_shared<sync_slot<caf::expected<record>>>();
+    impl::waiting waiting{d, slot.get()};
+    if (!waiting)
+      return stopped_error();
+    caf::anon_send(i->second, run_atom_v, std::move(c), slot);
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - std::chrono::steady_clock::now());
+    auto waited = slot->wait(std::max(left, std::chrono::milliseconds{0}));
+    if (!waited)
+      return make_error(errc::timeout,
+                        "no result within "
+                          + std::to_string(d.opts.call_timeout.count())
+                          + " ms (call_timeout); the action may still "
+                            "commit");
+    return std::move(*waited);
+  }
   if (!result && is(result.error(), errc::timeout))
     return timed_out();
   return result;

@@ -63,7 +63,7 @@ struct runtime_options {
   uint32_t cache_kib = 16 * 1024;
   /// The size of the write-ahead log, in pages, at which it restarts from
   /// its beginning. A thread of its own copies the log into the database
-  /// file (a checkpoint) whenever a quarter of this is new, while writers
+  /// file (a checkpoint) whenever three quarters of this are new, while writers
   /// go on; at this size the committing writer copies what is left. 0: no
   /// thread; the committing writer checkpoints the whole log at 1000
   /// pages, as SQLite does by default. Durability is the same.
