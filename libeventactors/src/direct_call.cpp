@@ -11,21 +11,26 @@
 
 namespace eventactors {
 
-record_locks::lock_type record_locks::lock(
-  const model& m, const call& c,
-  std::optional<std::chrono::steady_clock::time_point> deadline) {
+std::optional<std::string> record_key(const model& m, const call& c) {
   if (c.record_id.is_null())
-    return {};
+    return std::nullopt;
   auto res = m.find(c.resource);
   if (!res)
-    return {};
-  json::value key;
+    return std::nullopt;
   auto pk = res->def->find_attribute(res->def->primary_key());
+  json::value key;
   if (pk->type.cast(c.record_id, key))
-    return {}; // the action reports the bad id
-  auto h = std::hash<std::string>{}(c.resource + '\x1f'
-                                    + json::serialize(key));
-  auto& stripe = stripes_[h % stripes_.size()];
+    return std::nullopt;
+  return json::serialize(key);
+}
+
+record_locks::lock_type record_locks::lock(
+  std::string_view resource, const std::string& key,
+  std::optional<std::chrono::steady_clock::time_point> deadline) {
+  std::string full{resource};
+  full += '\x1f';
+  full += key;
+  auto& stripe = stripes_[std::hash<std::string>{}(full) % stripes_.size()];
   if (deadline)
     return lock_type{stripe, *deadline};
   return lock_type{stripe};

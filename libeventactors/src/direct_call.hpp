@@ -7,6 +7,8 @@
 #include <chrono>
 #include <mutex>
 #include <optional>
+#include <string>
+#include <string_view>
 
 #include <caf/expected.hpp>
 
@@ -18,6 +20,12 @@
 
 namespace eventactors {
 
+/// The key calls on `c`'s record take turns by: its primary key, cast and
+/// serialized; none for calls without a record id (creates and upserts,
+/// which rely on optimistic checks) or with one that does not cast (the
+/// action reports it).
+std::optional<std::string> record_key(const model& m, const call& c);
+
 /// Turns for calls on one record that run on the caller's thread: a lock
 /// per record key, striped over a fixed number of mutexes (keys sharing a
 /// stripe take turns too).
@@ -25,11 +33,10 @@ class record_locks {
 public:
   using lock_type = std::unique_lock<std::timed_mutex>;
 
-  /// Locks the stripe of `c`'s record, waiting at most until `deadline`
-  /// (then the lock does not own it); an empty lock for calls without a
-  /// record id (creates, which rely on optimistic checks).
+  /// Locks the stripe of record `key` of `resource` (see `record_key`),
+  /// waiting at most until `deadline` (then the lock does not own it).
   lock_type
-  lock(const model& m, const call& c,
+  lock(std::string_view resource, const std::string& key,
        std::optional<std::chrono::steady_clock::time_point> deadline
        = std::nullopt);
 

@@ -12,8 +12,6 @@
 #include <caf/typed_event_based_actor.hpp>
 #include <caf/typed_response_promise.hpp>
 
-#include <boost/json/serialize.hpp>
-
 #include "detail/log.hpp"
 #include "eventactors/error.hpp"
 #include "direct_call.hpp"
@@ -53,21 +51,6 @@ struct resource_state {
 };
 
 using pointer = resource_actor::stateful_pointer<resource_state>;
-
-/// Calls on the same record run one after another, in arrival order.
-/// Creates and upserts need no key: they rely on optimistic checks.
-std::optional<std::string> key_of(const resource_state& st, const call& c) {
-  if (c.record_id.is_null())
-    return std::nullopt;
-  auto res = st.m->find(c.resource);
-  if (!res)
-    return std::nullopt;
-  auto pk = res->def->find_attribute(res->def->primary_key());
-  json::value id;
-  if (pk->type.cast(c.record_id, id))
-    return std::nullopt;
-  return json::serialize(id);
-}
 
 bool execute(pointer self, job& j, const std::optional<std::string>& key);
 
@@ -155,7 +138,7 @@ bool execute(pointer self, job& j, const std::optional<std::string>& key) {
     // never queue here. Take the record's turn with them and commit
     // directly: this actor blocks for one commit, but the call cannot
     // starve.
-    auto turn = st.locks->lock(*st.m, j.c);
+    auto turn = st.locks->lock(j.c.resource, *key);
     j.reply(run_direct(st.ex, j.c, *st.queue, *st.gate));
     return false;
   }
@@ -232,7 +215,8 @@ void start(pointer self, job j) {
     j.reply(stopped_error());
     return;
   }
-  auto key = key_of(st, j.c);
+  // Calls on the same record run one after another, in arrival order.
+  auto key = record_key(*st.m, j.c);
   if (key) {
     auto [i, added] = st.busy.try_emplace(*key);
     if (!added) {

@@ -4,7 +4,6 @@
 #include "eventactors/runtime.hpp"
 
 #include <algorithm>
-#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <filesystem>
@@ -477,13 +476,17 @@ caf::expected<record> runtime::run(call c) {
   };
   // Calls on the same record take turns, as they do in a resource actor
   // (which takes the same turns when its calls keep losing to these).
-  auto turn = d.locks->lock(*d.m, c, deadline);
-  if (turn.mutex() && !turn.owns_lock())
-    return timed_out();
+  record_locks::lock_type turn;
+  auto key = record_key(*d.m, c);
+  if (key) {
+    turn = d.locks->lock(c.resource, *key, deadline);
+    if (!turn.owns_lock())
+      return timed_out();
+  }
   // With no record in turn (creates), all retries happen here; on a record
   // that a resource actor keeps writing for its callers, this thread gives
   // up after one retry and queues behind them there instead of starving.
-  auto keyed = turn.owns_lock();
+  auto keyed = key.has_value();
   auto result = d.readers->with([&](reader& rd) -> caf::expected<record> {
     executor ex;
     ex.defs = d.m;

@@ -231,8 +231,13 @@ caf::error writer::apply_op(const write_op& op, json::value& event_id) {
 caf::error writer::write_record(const resource_info& res,
                                 const write_op& op) {
   auto& def = *res.def;
-  auto table = codec::quote(def.table());
-  auto pk = codec::quote(def.primary_key());
+  // Inserts (most writes) use the statement built once per resource.
+  std::string table;
+  std::string pk;
+  if (op.kind == write_kind::update || op.kind == write_kind::remove) {
+    table = codec::quote(def.table());
+    pk = codec::quote(def.primary_key());
+  }
   std::string sql;
   switch (op.kind) {
     case write_kind::insert: {
