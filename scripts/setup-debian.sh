@@ -14,6 +14,7 @@ packages=(
   libcli11-dev                    # CLI11 2.1, the eventactors command line
   doxygen                         # the API reference (docs target)
   clang libclang-rt-14-dev        # clang 14 with libFuzzer and sanitizers (fuzz/)
+  libre2-dev                      # RE2: linear-time regular expressions (match validations)
 )
 
 missing=()
