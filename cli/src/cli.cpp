@@ -81,6 +81,45 @@ std::string text(const json::value& x) {
   return json::serialize(x);
 }
 
+/// Escapes the control characters of `s` (`\n`, `\t`, `\r`, `\x1b`, ...),
+/// so that a value holding them keeps a table's lines and columns intact
+/// and cannot send terminal commands.
+std::string printable(const std::string& s) {
+  auto is_control = [](char c) {
+    auto u = static_cast<unsigned char>(c);
+    return u < 0x20 || u == 0x7f;
+  };
+  if (std::none_of(s.begin(), s.end(), is_control))
+    return s;
+  std::string out;
+  out.reserve(s.size() + 8);
+  for (char c : s) {
+    if (!is_control(c)) {
+      out += c;
+      continue;
+    }
+    switch (c) {
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      default: {
+        static constexpr char hex[] = "0123456789abcdef";
+        auto u = static_cast<unsigned char>(c);
+        out += "\\x";
+        out += hex[u >> 4];
+        out += hex[u & 0xf];
+      }
+    }
+  }
+  return out;
+}
+
 /// Cuts `s` to `width` characters (UTF-8 aware enough for display).
 std::string clip(std::string s, size_t width) {
   if (s.size() <= width)
@@ -110,7 +149,8 @@ void print_table(std::ostream& out, const std::vector<std::string>& header,
   for (auto& row : rows) {
     std::vector<std::string> r;
     for (size_t i = 0; i < header.size(); ++i) {
-      auto cell = i < row.size() ? clip(row[i], max_width) : std::string{};
+      auto cell = i < row.size() ? clip(printable(row[i]), max_width)
+                                 : std::string{};
       widths[i] = std::max(widths[i], display_width(cell));
       r.push_back(std::move(cell));
     }
@@ -163,10 +203,74 @@ caf::expected<timestamp> parse_time(const std::string& text,
                                     const std::string& what) {
   if (auto t = parse_timestamp(text))
     return *t;
+  if (check_timestamp(text) == timestamp_check::out_of_range)
+    return make_error(errc::invalid_input,
+                      what + ": \"" + text
+                        + "\" lies outside the years 0000 to 9999 (UTC)");
   return make_error(errc::invalid_input,
                     what + ": expected an ISO 8601 date-time with a time "
                            "zone, e.g. 2026-11-27T10:00:00Z, got \""
                       + text + "\"");
+}
+
+/// Names the kind of a JSON value, for error messages: "an array".
+std::string json_kind(const json::value& v) {
+  switch (v.kind()) {
+    case json::kind::null:
+      return "null";
+    case json::kind::bool_:
+      return "a boolean";
+    case json::kind::int64:
+    case json::kind::uint64:
+    case json::kind::double_:
+      return "a number";
+    case json::kind::string:
+      return "a string";
+    case json::kind::array:
+      return "an array";
+    case json::kind::object:
+      return "an object";
+  }
+  return "a value";
+}
+
+/// An event id given on the command line: digits only for a log with
+/// integer ids (no sign, no spaces), a UUID for one with UUID v7 ids.
+caf::expected<json::value> event_id_arg(const event_log& log,
+                                        const std::string& x,
+                                        const char* opt) {
+  if (log.id_kind() == event_id_kind::uuid_v7) {
+    json::value id;
+    if (!types::uuid().cast(json::value(json::string{x}), id))
+      return id;
+    return make_error(errc::invalid_input,
+                      std::string{opt} + ": expected an event id (a UUID), "
+                                         "got \""
+                        + x + "\"");
+  }
+  if (!x.empty() && x.size() < 19 && x.front() != '0'
+      && std::all_of(x.begin(), x.end(),
+                     [](char ch) { return ch >= '0' && ch <= '9'; }))
+    return json::value(std::stoll(x));
+  return make_error(errc::invalid_input,
+                    std::string{opt} + ": expected an event id (a "
+                                       "positive integer), got \""
+                      + x + "\"");
+}
+
+/// Checks a count given on the command line before CLI11 converts it: digits
+/// only, since CLI11 2.1 turns "-1" into 2^64-1 for an unsigned option.
+CLI::Validator count_arg() {
+  return CLI::Validator(
+    [](std::string& x) -> std::string {
+      if (!x.empty() && x.size() < 10
+          && std::all_of(x.begin(), x.end(),
+                         [](char ch) { return ch >= '0' && ch <= '9'; }))
+        return {};
+      return "expected a whole number from 0 to 999999999, got \"" + x
+             + "\"";
+    },
+    "COUNT");
 }
 
 // -- the session: an app and a runtime ---------------------------------------------
@@ -271,9 +375,9 @@ void print_record(const record& r, format fmt) {
   std::vector<std::vector<std::string>> rows;
   for (auto& kvp : r.values)
     rows.push_back({std::string{kvp.key()}, text(kvp.value())});
-  std::cout << r.resource << " " << text(r.id);
+  std::cout << printable(r.resource) << " " << printable(text(r.id));
   if (!r.event_id.is_null())
-    std::cout << " (event " << text(r.event_id) << ")";
+    std::cout << " (event " << printable(text(r.event_id)) << ")";
   std::cout << '\n';
   print_table(std::cout, {"field", "value"}, rows, 72);
 }
@@ -451,9 +555,9 @@ std::optional<failure> cmd_batch(session& s, const common& c, bool& any_failed) 
         print_jsonl(o);
       } else if (r) {
         std::cout << "line " << n << ": ok " << r->resource << " "
-                  << text(r->id);
+                  << printable(text(r->id));
         if (!r->event_id.is_null())
-          std::cout << " event " << text(r->event_id);
+          std::cout << " event " << printable(text(r->event_id));
         std::cout << '\n';
       } else {
         std::cout << "line " << n << ": error: " << render(r.error())
@@ -497,6 +601,17 @@ std::optional<failure> cmd_batch(session& s, const common& c, bool& any_failed) 
                              : json::value{}};
       } else if (key == "actor" && v.is_null()) {
         // no actor
+      } else if (key == "resource" || key == "action" || key == "input"
+                 || key == "metadata" || key == "actor") {
+        auto want = key == "input" || key == "metadata" ? "an object"
+                    : key == "actor" ? "a string TYPE:ID or an object "
+                                       "{\"type\", \"id\"}"
+                                     : "a string";
+        problem = key == "actor" && v.is_object()
+                    ? std::string{"\"actor\" needs a string \"type\" (and "
+                                  "an \"id\")"}
+                    : "\"" + std::string{key} + "\" must be " + want
+                        + ", got " + json_kind(v);
       } else {
         problem = "unexpected \"" + std::string{key}
                   + "\" (keys: resource, action, input, id, actor, "
@@ -632,19 +747,8 @@ std::optional<failure> cmd_events(session& s, const common& c,
                                   + actor_type)};
     f.actor->first = col->name;
   }
-  // Event ids: integers, or UUID v7 text.
-  auto id_value = [&](const std::string& x,
-                      const char* opt) -> caf::expected<json::value> {
-    if (log->id_kind() == event_id_kind::uuid_v7)
-      return json::value(json::string{x});
-    if (!x.empty() && x.size() < 19
-        && std::all_of(x.begin(), x.end(),
-                       [](char ch) { return ch >= '0' && ch <= '9'; }))
-      return json::value(std::stoll(x));
-    return make_error(errc::invalid_input,
-                      std::string{opt} + ": expected an event id (a "
-                                         "positive integer), got \""
-                        + x + "\"");
+  auto id_value = [&](const std::string& x, const char* opt) {
+    return event_id_arg(*log, x, opt);
   };
   if (!a.from_id.empty()) {
     auto v = id_value(a.from_id, "--from-id");
@@ -758,10 +862,8 @@ std::optional<failure> cmd_replay(session& s, const common& c,
   std::string what = "everything";
   if (!last_id.empty() && !point.empty())
     return usage("give --last-event-id or --point-in-time, not both");
-  if (!last_id.empty()) {
-    req.last_event_id = json::string{last_id};
+  if (!last_id.empty())
     what = "up to event " + last_id;
-  }
   if (!point.empty()) {
     auto t = parse_time(point, "--point-in-time");
     if (!t)
@@ -773,6 +875,20 @@ std::optional<failure> cmd_replay(session& s, const common& c,
     return usage("--into: " + into + " exists already; a fork is a new file");
   if (auto f = s.open())
     return f;
+  if (!last_id.empty()) {
+    auto& defs = s.rt().definitions();
+    auto log = c.log.empty() ? (defs.logs().empty() ? nullptr
+                                                    : &defs.logs().front())
+                             : defs.find_log(c.log);
+    if (!log)
+      return failure{exit_failed,
+                     make_error(errc::invalid_input,
+                                "no event log \"" + c.log + "\"")};
+    auto id = event_id_arg(*log, last_id, "--last-event-id");
+    if (!id)
+      return failure{exit_usage, id.error()};
+    req.last_event_id = std::move(*id);
+  }
   auto progress = progress_bar();
   auto result = into.empty() ? s.rt().replay(req, progress)
                              : s.rt().fork(req, into, progress);
@@ -1094,9 +1210,7 @@ int run(int argc, char** argv, options opts) {
   list->add_option("resource", resource, "Resource")->required();
   list->add_option("--limit", limit, "At most this many (default 1000)")
     ->check(CLI::Range(1u, 100000u));
-  // CLI11 2.1 turns "-1" into 2^64-1 for unsigned options.
-  list->add_option("--offset", offset, "Skip this many")
-    ->check(CLI::NonNegativeNumber);
+  list->add_option("--offset", offset, "Skip this many")->check(count_arg());
   dispatch.emplace_back(list, [&] { outcome = cmd_list(sess, c, resource, limit, offset); });
 
   events_args ea;
@@ -1112,7 +1226,8 @@ int run(int argc, char** argv, options opts) {
   events->add_option("--until", ea.until, "occurred_at <= this (ISO 8601)");
   events->add_flag("--newest-first", ea.newest_first, "Newest first");
   events->add_option("--limit", ea.limit,
-                     "At most this many (default 100; 0: all)");
+                     "At most this many (default 100; 0: all)")
+    ->check(count_arg());
   dispatch.emplace_back(events, [&] { outcome = cmd_events(sess, c, ea); });
 
   auto history = cli.add_subcommand(
@@ -1140,7 +1255,8 @@ int run(int argc, char** argv, options opts) {
     "verify", "Replay into a scratch copy and compare it with the live "
               "records");
   verify->add_option("--max-differences", max_differences,
-                     "List at most this many differences (default 100)");
+                     "List at most this many differences (default 100)")
+    ->check(count_arg());
   dispatch.emplace_back(
     verify, [&] { outcome = cmd_verify(sess, c, max_differences, soft_failure); });
 

@@ -4,7 +4,10 @@
 #include "eventactors/app.hpp"
 
 #include <algorithm>
+#include <optional>
 #include <set>
+#include <string>
+#include <string_view>
 
 #include "definitions.hpp"
 #include "eventactors/error.hpp"
@@ -99,7 +102,21 @@ private:
   std::vector<field_error> errors_;
 };
 
-const char* reserved_tables[] = {"eventactors_meta", "sqlite_sequence"};
+/// Why a table name is not for an app's resource or event log: names
+/// starting with `sqlite_` are SQLite's own, `eventactors_` the framework's.
+std::optional<std::string> reserved_table(std::string_view name) {
+  if (name.starts_with("sqlite_"))
+    return "is reserved: names starting with sqlite_ belong to SQLite";
+  if (name.starts_with("eventactors_"))
+    return "is reserved: names starting with eventactors_ belong to the "
+           "framework";
+  return std::nullopt;
+}
+
+/// The most columns a SQLite table may have (SQLITE_MAX_COLUMN as Debian
+/// builds it): a resource's attributes plus `_version`, a log's built-in
+/// fields plus its actor columns.
+constexpr size_t max_columns = 2000;
 
 std::optional<record_id_kind> record_id_kind_of(key_kind k) {
   switch (k) {
@@ -131,6 +148,16 @@ void check_log(checker& chk, const app& a, const event_log& log) {
     chk.fail(path, "name must be a lowercase identifier ([a-z][a-z0-9_]*, "
                    "at most 63 characters), got "
                      + quoted(log.name()));
+  else if (auto why = reserved_table(log.name()))
+    chk.fail(path, "name " + quoted(log.name()) + " " + *why);
+  // The built-in fields and key_id (the key of an encrypted event).
+  auto fixed_columns = event_log::builtin_fields().size() + 1;
+  if (log.actor_columns().size() + fixed_columns > max_columns)
+    chk.fail(path, std::to_string(log.actor_columns().size())
+                     + " actor columns: an event log has at most "
+                     + std::to_string(max_columns - fixed_columns)
+                     + " (SQLite's limit of " + std::to_string(max_columns)
+                     + " columns per table)");
   std::set<std::string> columns;
   std::set<std::string> types;
   for (auto& col : log.actor_columns()) {
@@ -505,9 +532,14 @@ void check_resource(checker& chk, const app& a, const resource& res,
                      + " must be a lowercase identifier");
   else if (!tables.insert(res.table()).second)
     chk.fail(path, "table " + quoted(res.table()) + " is used twice");
-  for (auto t : reserved_tables)
-    if (res.table() == t)
-      chk.fail(path, "table name " + quoted(t) + " is reserved");
+  if (auto why = reserved_table(res.table()))
+    chk.fail(path, "table name " + quoted(res.table()) + " " + *why);
+  if (res.attributes().size() + 1 > max_columns)
+    chk.fail(path, std::to_string(res.attributes().size())
+                     + " attributes: a resource has at most "
+                     + std::to_string(max_columns - 1)
+                     + " (SQLite's limit of " + std::to_string(max_columns)
+                     + " columns per table, one of them _version)");
   std::set<std::string> names;
   for (auto& attr : res.attributes()) {
     auto apath = path + ".attributes." + attr.name;
@@ -592,9 +624,6 @@ caf::error resolve_and_validate(app& a) {
   for (auto& log : a.logs()) {
     if (!log_names.insert(log.name()).second)
       chk.fail("event_log " + log.name(), "duplicate event log");
-    for (auto t : reserved_tables)
-      if (log.name() == t)
-        chk.fail("event_log " + log.name(), "table name is reserved");
     tables.insert(log.name());
     check_log(chk, a, log);
   }

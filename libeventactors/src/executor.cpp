@@ -16,6 +16,7 @@
 #include "detail/log.hpp"
 #include "eventactors/error.hpp"
 #include "eventactors/resource.hpp"
+#include "uuid.hpp"
 
 namespace eventactors {
 
@@ -412,6 +413,17 @@ private:
   /// registered by changes the events section allows for the action.
   void filter_replay_hooks();
 
+  /// While replaying an event this action wrote: the value the event
+  /// recorded for `attribute` (in its changed attributes), if any.
+  const json::value* replayed(std::string_view attribute) const {
+    return replay_ && replay_->own_event
+             ? replay_->changed.if_contains(attribute)
+             : nullptr;
+  }
+
+  /// While replaying: the next UUID derived from the event's seed.
+  std::string replay_uuid(bool v7);
+
   execution& ex_;
   execution::impl& st_;
   unit& unit_;
@@ -440,9 +452,33 @@ private:
   environment env_;
   /// The index of this action's own write in the unit.
   std::ptrdiff_t own_op_ = -1;
+  /// How many UUIDs replay_uuid derived so far, and its v7 sequence.
+  uint64_t replay_uuids_ = 0;
+  uuid::v7_sequence replay_v7_;
 
   friend class execution;
 };
+
+namespace {
+
+/// SplitMix64: spreads a counter into well-mixed bits.
+uint64_t mix64(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+} // namespace
+
+std::string action_run::replay_uuid(bool v7) {
+  auto n = replay_uuids_++;
+  auto r1 = mix64(replay_->seed ^ mix64(2 * n));
+  auto r2 = mix64(replay_->seed ^ mix64(2 * n + 1));
+  if (!v7)
+    return uuid::format(uuid::v4_from(r1, r2));
+  return uuid::format(replay_v7_.next(replay_->occurred_at, r1, r2));
+}
 
 caf::expected<std::optional<overlay_entry>>
 action_run::load(const resource_info& res, const json::value& id) {
@@ -527,8 +563,17 @@ caf::error action_run::prepare() {
   if (call_.actor && res_->log)
     if (auto err = actor_columns(*res_, *call_.actor, actor_cols_))
       return err;
-  env_ = opts_.env;
-  env_.clock = [now = opts_.env.clock()] { return now; };
+  if (replay_) {
+    // Replay never asks the runtime's clock or id generators: a value the
+    // live action generated comes from the event; what a step still asks
+    // for reads the event's time and ids derived from the event.
+    env_.clock = [at = replay_->occurred_at] { return at; };
+    env_.uuid_v4 = [this] { return replay_uuid(false); };
+    env_.uuid_v7 = [this] { return replay_uuid(true); };
+  } else {
+    env_ = opts_.env;
+    env_.clock = [now = opts_.env.clock()] { return now; };
+  }
   kind_ = replay_ && replay_->upsert_update ? action_kind::update
                                             : act_->kind();
   auto kind = kind_;
@@ -674,6 +719,11 @@ caf::error action_run::prepare() {
       if (attr.name == pk_name || cs_->changing(attr.name)
           || forced_.contains(attr.name) || !attr.options.default_value)
         continue;
+      if (auto captured = replayed(attr.name)) {
+        // The value the live default produced, as the event recorded it.
+        cs_->put(attr.name, *captured);
+        continue;
+      }
       json::value val;
       if (auto err = attr.type.cast(
             attr.options.default_value->produce(env_), val))
@@ -686,6 +736,13 @@ caf::error action_run::prepare() {
       if (cs_->changing(attr.name) || forced_.contains(attr.name)
           || !attr.options.update_default)
         continue;
+      if (replay_ && replay_->own_event) {
+        // Live, an update default that changed the value is in the event;
+        // one the event lacks left the value as it was.
+        if (auto captured = replayed(attr.name))
+          cs_->put(attr.name, *captured);
+        continue;
+      }
       json::value val;
       if (auto err = attr.type.cast(
             attr.options.update_default->produce(env_), val))
@@ -884,19 +941,27 @@ caf::expected<record> action_run::perform(changeset& cs) {
     }
     if (existing) {
       // Upsert onto the existing record: write what the input and the
-      // changes set, keep the key and the create-only defaults.
+      // changes set and the update defaults, as an update would; keep the
+      // key and leave the create defaults to new records.
       record_id_ = existing->values->at(pk);
       json::object update;
       for (auto& kvp : cs.changes()) {
         auto key = kvp.key();
         if (key == pk)
           continue;
-        if (auto d = defaulted_.if_contains(key); d && *d == kvp.value()) {
-          auto attr = def.find_attribute(key);
-          if (!attr->options.update_default)
-            continue;
-        }
+        if (auto d = defaulted_.if_contains(key); d && *d == kvp.value())
+          continue;
         update[key] = kvp.value();
+      }
+      for (auto& attr : def.attributes()) {
+        if (attr.name == pk || !attr.options.update_default
+            || update.contains(attr.name))
+          continue;
+        json::value val;
+        if (auto err = attr.type.cast(
+              attr.options.update_default->produce(env_), val))
+          return invalid(where(), {{attr.name, "update_default: " + *err}});
+        update[attr.name] = std::move(val);
       }
       record_values = *existing->values;
       for (auto& kvp : update)

@@ -3,6 +3,7 @@
 
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -17,6 +18,7 @@
 #include "eventactors/changeset.hpp"
 #include "eventactors/record.hpp"
 #include "eventactors/runtime.hpp"
+#include "eventactors/time.hpp"
 #include "model.hpp"
 #include "reader.hpp"
 #include "replay_gate.hpp"
@@ -40,6 +42,16 @@ struct replay_spec {
   /// A create event replayed onto an upsert target whose record exists:
   /// runs as an update with the event's input and no changes.
   bool upsert_update = false;
+  /// The event's `occurred_at`: what "now" reads while the event replays.
+  timestamp occurred_at;
+  /// Derived from the event's id: seeds the UUIDs a replayed step asks for
+  /// (a default added after the event was written, say), so that replay
+  /// never asks the runtime's generators and gives the same ids each time.
+  uint64_t seed = 0;
+  /// The event was written by the action it replays through (not routed to
+  /// another by an override): its changed attributes hold what this
+  /// action's own defaults produced.
+  bool own_event = true;
 };
 
 /// What an execution needs from its surroundings. One per thread (actor):

@@ -22,6 +22,25 @@ std::string show(const json::value& x) {
   return json::serialize(x);
 }
 
+/// A seed derived from an event id (an integer, or a UUID's text): the same
+/// event always seeds the same ids.
+uint64_t event_seed(const json::value& id) {
+  uint64_t h = 0xcbf29ce484222325ULL; // FNV-1a
+  auto feed = [&h](unsigned char c) {
+    h ^= c;
+    h *= 0x100000001b3ULL;
+  };
+  if (id.is_string()) {
+    for (char c : id.get_string())
+      feed(static_cast<unsigned char>(c));
+  } else if (id.is_int64()) {
+    auto v = static_cast<uint64_t>(id.get_int64());
+    for (int i = 0; i < 8; ++i)
+      feed(static_cast<unsigned char>(v >> (8 * i)));
+  }
+  return h;
+}
+
 /// The WHERE clause selecting the events of a cut; `binds` gets its values.
 std::string cut_clause(const replay_request& req,
                        std::vector<json::value>& binds) {
@@ -193,6 +212,10 @@ struct replayer::impl {
       spec.changed = ev.changed_attributes;
     spec.changed[pk_name] = key;
     spec.force = strategy == replay_strategy::force_change;
+    spec.occurred_at = ev.occurred_at;
+    spec.seed = event_seed(ev.id);
+    spec.own_event = route.resource == ev.resource
+                     && route.action == ev.action;
     // The input: what the target accepts or takes as arguments, from the
     // data (and, as_arguments, the changed attributes, which win).
     call c;

@@ -85,7 +85,12 @@ std::string format_timestamp(timestamp x) {
   return out;
 }
 
-std::optional<timestamp> parse_timestamp(std::string_view str) {
+namespace {
+
+/// parse_timestamp; sets `out_of_range` when `str` is well-formed but its
+/// UTC time lies outside the years 0000 to 9999.
+std::optional<timestamp> parse_timestamp_impl(std::string_view str,
+                                              bool& out_of_range) {
   // YYYY-MM-DDTHH:MM:SS[.f{1,9}](Z|+HH:MM|-HH:MM)
   auto ymd = read_ymd(str);
   if (!ymd || str.size() < 20 || (str[10] != 'T' && str[10] != 't'
@@ -136,9 +141,26 @@ std::optional<timestamp> parse_timestamp(std::string_view str) {
            + microseconds{micros} - minutes{offset_minutes};
   // The offset may push the time out of the years 0000 to 9999, which
   // format_timestamp writes in fixed width (storage sorts the text).
-  if (t < sys_days{year{0} / 1 / 1} || t >= sys_days{year{10000} / 1 / 1})
+  if (t < sys_days{year{0} / 1 / 1} || t >= sys_days{year{10000} / 1 / 1}) {
+    out_of_range = true;
     return std::nullopt;
+  }
   return time_point_cast<microseconds>(t);
+}
+
+} // namespace
+
+std::optional<timestamp> parse_timestamp(std::string_view str) {
+  bool out_of_range = false;
+  return parse_timestamp_impl(str, out_of_range);
+}
+
+timestamp_check check_timestamp(std::string_view str) {
+  bool out_of_range = false;
+  if (parse_timestamp_impl(str, out_of_range))
+    return timestamp_check::valid;
+  return out_of_range ? timestamp_check::out_of_range
+                      : timestamp_check::malformed;
 }
 
 std::string format_date(date x) {

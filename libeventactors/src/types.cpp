@@ -140,17 +140,26 @@ std::optional<std::string> attribute_type::cast(const json::value& input,
       if (input.is_uint64()) {
         if (input.get_uint64()
             > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
-          return std::string{"integer out of range (64-bit signed)"};
+          return std::string{"integer out of range (64-bit signed: "
+                             "-9223372036854775808 to "
+                             "9223372036854775807)"};
         out = static_cast<int64_t>(input.get_uint64());
         return std::nullopt;
       }
       if (input.is_double()) {
         auto x = input.get_double();
-        if (std::isfinite(x) && std::trunc(x) == x && x >= -9.2e18
-            && x <= 9.2e18) {
+        // (-2^63, 2^63): every integral double in it converts exactly. An
+        // integer written in the int64 range parses as one, not as a
+        // double; -2^63 as a double may be -2^63 - 1 rounded: refused.
+        if (std::isfinite(x) && std::trunc(x) == x
+            && x > -9223372036854775808.0 && x < 9223372036854775808.0) {
           out = static_cast<int64_t>(x);
           return std::nullopt;
         }
+        if (std::isfinite(x) && std::trunc(x) == x)
+          return std::string{"integer out of range (64-bit signed: "
+                             "-9223372036854775808 to "
+                             "9223372036854775807)"};
         return expected("an integer", input);
       }
       if (input.is_string()) {
@@ -205,6 +214,11 @@ std::optional<std::string> attribute_type::cast(const json::value& input,
           out = json::string{format_timestamp(*ts)};
           return std::nullopt;
         }
+      if (input.is_string()
+          && check_timestamp(input.get_string())
+                == timestamp_check::out_of_range)
+        return "out of range: " + show(input)
+               + " lies outside the years 0000 to 9999 (UTC)";
       return expected("an ISO 8601 date-time with a time zone", input);
     }
     case type_kind::date: {

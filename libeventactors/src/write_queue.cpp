@@ -129,10 +129,12 @@ void write_queue::write_group(std::vector<request*>& group) {
   // Units applied to the open transaction, to fail if the commit does.
   std::vector<caf::expected<unit_receipt>*> applied;
   auto fail_applied = [&](const caf::error& cause) {
+    auto text = applied.size() == 1
+                  ? "the commit failed: " + message(cause)
+                  : "the commit shared by " + std::to_string(applied.size())
+                      + " actions failed: " + message(cause);
     for (auto x : applied)
-      *x = make_error(errc::storage_failure,
-                      "the commit shared with other actions failed: "
-                        + message(cause));
+      *x = make_error(errc::storage_failure, text);
     applied.clear();
   };
   for (auto r : group) {

@@ -646,6 +646,23 @@ TEST_CASE("cli: bad usage exits 2 with one error line, or a JSON object in "
     {"events --limit -1", {"--app", app, "--db", db, "events", "--limit",
                            "-1"},
      "--limit"},
+    {"list --offset -1", {"--app", app, "--db", db, "list", "Accounts.User",
+                          "--offset", "-1"},
+     "--offset: expected a whole number from 0 to 999999999, got \"-1\""},
+    {"events --limit -1", {"--app", app, "--db", db, "events", "--limit", "-1"},
+     "--limit: expected a whole number"},
+    {"verify --max-differences huge", {"--app", app, "--db", db, "verify",
+                                      "--max-differences", "99999999999"},
+     "--max-differences: expected a whole number"},
+    {"--last-event-id with a sign", {"--app", app, "--db", db, "replay",
+                                     "--last-event-id", "+2"},
+     "+2"},
+    {"--last-event-id 0", {"--app", app, "--db", db, "replay",
+                           "--last-event-id", "0"},
+     "--last-event-id"},
+    {"--since out of range", {"--app", app, "--db", db, "events", "--since",
+                              "9999-12-31T23:59:59-01:00"},
+     "outside the years 0000 to 9999"},
   };
   for (auto& c : cases) {
     INFO(c.what);
@@ -1722,4 +1739,41 @@ TEST_CASE("cli: the process helper feeds stdin, separates the outputs and "
   CHECK(p.exit_code == -1);
   CHECK(p.signal == SIGKILL);
   CHECK_THROWS(run_process({"/nonexistent/program"}));
+}
+
+TEST_CASE("cli: batch names a key of the wrong kind; control characters in "
+          "values keep tables intact",
+          "[cli]") {
+  cli_app a;
+  auto r = a({"batch"},
+             R"({"resource":"Accounts.User","action":"create","input":{"email":"a@example.com"},"metadata":[1]})"
+             "\n"
+             R"({"resource":"Accounts.User","action":"create","input":[]})"
+             "\n"
+             R"({"resource":5,"action":"create"})"
+             "\n");
+  INFO(show(r));
+  auto out = lines_of(r.out);
+  REQUIRE(out.size() == 3);
+  CHECK_THAT(out[0], Contains("\"metadata\" must be an object, got an array"));
+  CHECK_THAT(out[1], Contains("\"input\" must be an object, got an array"));
+  CHECK_THAT(out[2], Contains("\"resource\" must be a string, got a number"));
+  // An actor key and a name holding a newline and an escape character.
+  r = a({"run", "Accounts.User", "create",
+         R"({"email":"b@example.com","name":"two\nlines \u001b[31m"})",
+         "--actor", "SystemActor:evil\nkey"});
+  REQUIRE_EXIT(r, 0);
+  for (auto& args : std::vector<std::vector<std::string>>{
+         {"events", "--resource", "Accounts.User"},
+         {"list", "Accounts.User"}}) {
+    r = a(args);
+    REQUIRE_EXIT(r, 0);
+    INFO(show(r));
+    CHECK(lines_of(r.out).size() == 3); // the header, one row, the count
+    CHECK(r.out.find('\x1b') == std::string::npos);
+  }
+  r = a({"events", "--resource", "Accounts.User"});
+  CHECK_THAT(r.out, Contains("evil\\nkey"));
+  r = a({"list", "Accounts.User"});
+  CHECK_THAT(r.out, Contains("two\\nlines \\x1b[31m"));
 }

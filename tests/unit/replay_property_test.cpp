@@ -24,6 +24,7 @@
 //   EVENTACTORS_PROPERTY_ACTIONS=N at most N actions per seed (default 60)
 //   EVENTACTORS_PROPERTY_TRACE=1   print the actions of failing seeds
 
+#include "support/env_guard.hpp"
 #include "support/query.hpp"
 #include "support/spec_app.hpp"
 
@@ -135,6 +136,9 @@ app property_app() {
       .attribute("address", address)
       .attribute("deleted_at", types::utc_datetime())
       .attribute("birthday", types::date())
+      .attribute("revised", types::string(), {.update_default = "revised"})
+      .attribute("seen_at", types::utc_datetime(),
+                 {.update_default = value_source::now()})
       .identity("unique_email", {"email"})
       .change(changes::slugify("name", "slug"),
               {action_kind::create, action_kind::update});
@@ -951,7 +955,10 @@ uint64_t env_number(const char* name, uint64_t fallback) {
 }
 
 /// Replays every log of `rt` twice and verifies them; returns what failed.
-std::string check_replays(runtime& rt, sqlite3* db, const app& defs) {
+std::string check_replays(runtime& rt, sqlite3* db, const app& defs,
+                          const env_guard& guard) {
+  // Replays, forks and verifies never ask the clock or an id generator.
+  auto armed = guard.arm();
   auto live = dump_records(db, defs);
   auto events = dump_events(db, defs);
   for (const char* round : {"first", "second"}) {
@@ -995,6 +1002,9 @@ std::string check_replays(runtime& rt, sqlite3* db, const app& defs) {
              + json::serialize(d.replayed);
     }
   }
+  if (guard.calls() != 0)
+    return "replay asked the environment " + std::to_string(guard.calls())
+           + " time(s), first its " + guard.first();
   return {};
 }
 
@@ -1009,12 +1019,13 @@ std::string check_seed(uint64_t seed, int max_actions, std::string& trace) {
   auto path = dir.file("property.db");
   auto base = timestamp{std::chrono::seconds{1'700'000'000}}
               + std::chrono::hours{24} * static_cast<int64_t>(seed % 1000);
+  env_guard guard;
   auto start = [&](int phase) {
     runtime_options opts;
     opts.path = path;
     opts.synchronous = sync_mode::normal;
-    opts.env = environment::deterministic(seed * 31 + phase,
-                                          base + std::chrono::hours{phase});
+    opts.env = guard.wrap(environment::deterministic(
+      seed * 31 + phase, base + std::chrono::hours{phase}));
     return runtime::start(defs, opts);
   };
   auto rt = start(0);
@@ -1029,7 +1040,7 @@ std::string check_seed(uint64_t seed, int max_actions, std::string& trace) {
   trace = wl.trace();
   if (!problem.empty())
     return problem;
-  if (auto err = check_replays(**rt, db, defs); !err.empty())
+  if (auto err = check_replays(**rt, db, defs, guard); !err.empty())
     return err;
   (*rt)->stop();
   rt->reset();
@@ -1042,7 +1053,7 @@ std::string check_seed(uint64_t seed, int max_actions, std::string& trace) {
   trace = wl.trace();
   if (!problem.empty())
     return "after the restart: " + problem;
-  if (auto err = check_replays(**rt2, db, defs); !err.empty())
+  if (auto err = check_replays(**rt2, db, defs, guard); !err.empty())
     return "after the restart: " + err;
   return {};
 }
@@ -1057,8 +1068,9 @@ std::string check_concurrent_seed(uint64_t seed, int actions,
   runtime_options opts;
   opts.path = dir.file("concurrent.db");
   opts.synchronous = sync_mode::normal;
-  opts.env = environment::deterministic(
-    seed, timestamp{std::chrono::seconds{1'720'000'000}});
+  env_guard guard;
+  opts.env = guard.wrap(environment::deterministic(
+    seed, timestamp{std::chrono::seconds{1'720'000'000}}));
   auto rt = runtime::start(defs, opts);
   if (!rt)
     return "runtime::start failed: " + render(rt.error());
@@ -1092,7 +1104,7 @@ std::string check_concurrent_seed(uint64_t seed, int actions,
     return "client A: " + pa;
   if (!pb.empty())
     return "client B: " + pb;
-  return check_replays(**rt, conn.get(), defs);
+  return check_replays(**rt, conn.get(), defs, guard);
 }
 
 } // namespace

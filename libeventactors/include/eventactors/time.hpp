@@ -30,6 +30,16 @@ std::string format_timestamp(timestamp x);
 /// anything else, including out-of-range fields.
 std::optional<timestamp> parse_timestamp(std::string_view str);
 
+/// What `check_timestamp` finds.
+enum class timestamp_check {
+  valid,        ///< `parse_timestamp` takes it.
+  malformed,    ///< Not an ISO 8601 date-time with a time zone.
+  out_of_range, ///< Well-formed, but outside the years 0000 to 9999 (UTC).
+};
+
+/// Tells why `parse_timestamp` refuses `str`, for an error message.
+timestamp_check check_timestamp(std::string_view str);
+
 /// Days since 1970-01-01 in the proleptic Gregorian calendar.
 using date = std::chrono::sys_days;
 
