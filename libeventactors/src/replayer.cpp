@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <chrono>
 
-#include <boost/json/serialize.hpp>
 
 #include "codec.hpp"
 #include "detail/log.hpp"
@@ -19,7 +18,7 @@ namespace eventactors {
 namespace {
 
 std::string show(const json::value& x) {
-  return json::serialize(x);
+  return to_json_text(x);
 }
 
 /// The WHERE clause selecting the events of a cut; `binds` gets its values.

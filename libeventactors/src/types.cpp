@@ -7,7 +7,6 @@
 #include <cmath>
 #include <limits>
 
-#include <boost/json/serialize.hpp>
 
 #include "codec.hpp"
 #include "eventactors/time.hpp"
@@ -20,7 +19,7 @@ namespace {
 
 /// Renders `x` for an error message, shortened to keep messages one line.
 std::string show(const json::value& x) {
-  auto str = json::serialize(x);
+  auto str = to_json_text(x);
   if (str.size() > 60) {
     str.resize(57);
     str += "...";
