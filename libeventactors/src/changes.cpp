@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <regex>
 
+#include <boost/json/serialize.hpp>
 
 #include "utf8.hpp"
 

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include <boost/json/serialize.hpp>
 
 #include "codec.hpp"
 #include "detail/log.hpp"

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <limits>
 
+#include <boost/json/serialize.hpp>
 
 #include "codec.hpp"
 #include "eventactors/time.hpp"

@@ -799,6 +799,36 @@ TEST_CASE("verify reports a double that differs in its last bit or its sign",
   CHECK(report->total_differences == 2);
 }
 
+TEST_CASE("error messages print doubles in their shortest form", "[exact]") {
+  auto doc = parse_json(R"({
+    "event_logs": [{"name": "events", "record_id_type": "string"}],
+    "resources": [{
+      "name": "Exact.Sample",
+      "primary_key": {"name": "id", "type": "string"},
+      "attributes": [{"name": "p", "type": "float"}],
+      "actions": [{"name": "create", "kind": "create", "accept": ["id", "p"],
+                   "steps": [{"validate": "numeric_range", "field": "p",
+                              "min": 0.1, "max": 2.5}]}],
+      "events": {"event_log": "events"}
+    }]})",
+                        "exact.json");
+  REQUIRE(doc);
+  auto defs = load_app(*doc);
+  INFO((defs ? std::string{} : render(defs.error())));
+  REQUIRE(defs);
+  temp_dir dir;
+  runtime_options opts;
+  opts.path = dir.file("live.db");
+  auto rt = runtime::start(*defs, opts);
+  REQUIRE(rt);
+  auto res = (*rt)->run("Exact.Sample", "create",
+                        parsed_object(R"({"id": "a", "p": 3})"));
+  REQUIRE_FALSE(res);
+  auto text = render(res.error());
+  INFO(text);
+  CHECK(text.find("must be between 0.1 and 2.5") != std::string::npos);
+}
+
 // -- through the command line -------------------------------------------------
 
 namespace {
