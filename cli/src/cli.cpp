@@ -60,7 +60,7 @@ json::object error_json(const caf::error& err) {
 /// Reports a failure: one line on stderr, a JSON object in jsonl mode.
 int report(const std::string& prog, format fmt, const failure& f) {
   if (fmt == format::jsonl)
-    std::cerr << json::serialize(json::object{{"error", error_json(f.err)}})
+    std::cerr << to_json_text(json::object{{"error", error_json(f.err)}})
               << '\n';
   else
     std::cerr << prog << ": " << render(f.err) << '\n';
@@ -78,7 +78,7 @@ std::string text(const json::value& x) {
     return std::string{x.get_string()};
   if (x.is_null())
     return "-";
-  return json::serialize(x);
+  return to_json_text(x);
 }
 
 /// Escapes the control characters of `s` (`\n`, `\t`, `\r`, `\x1b`, ...),
@@ -173,7 +173,7 @@ void print_table(std::ostream& out, const std::vector<std::string>& header,
 }
 
 void print_jsonl(const json::value& x) {
-  std::cout << json::serialize(x) << '\n';
+  std::cout << to_json_text(x) << '\n';
 }
 
 // -- parsing command-line values -----------------------------------------------------
@@ -195,7 +195,7 @@ caf::expected<json::object> parse_object(const std::string& text,
   if (!doc->is_object())
     return make_error(errc::invalid_input,
                       what + ": expected a JSON object, got "
-                        + clip(json::serialize(*doc), 40));
+                        + clip(to_json_text(*doc), 40));
   return std::move(doc->get_object());
 }
 
@@ -414,8 +414,8 @@ std::vector<std::string> event_row(const event& ev) {
           text(ev.record_id),
           actor_text(ev),
           std::to_string(ev.version),
-          json::serialize(ev.data),
-          json::serialize(ev.metadata)};
+          to_json_text(ev.data),
+          to_json_text(ev.metadata)};
 }
 
 const std::vector<std::string>& event_header() {
@@ -838,7 +838,7 @@ std::optional<failure> cmd_history(session& s, const common& c,
     else
       rows.push_back({text(ev.id), format_timestamp(ev.occurred_at), ev.action,
                       actor_text(ev),
-                      exists ? json::serialize(state) : "(destroyed)"});
+                      exists ? to_json_text(state) : "(destroyed)"});
     return true;
   });
   if (err)
@@ -1038,7 +1038,7 @@ std::optional<failure> cmd_demo(std::string db) {
   auto app_file = std::filesystem::absolute(db + ".app.json").string();
   {
     std::ofstream out{app_file};
-    out << json::serialize(*doc) << '\n';
+    out << to_json_text(*doc) << '\n';
   }
   auto defs = load_app(*doc);
   if (!defs)

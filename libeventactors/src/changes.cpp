@@ -36,7 +36,7 @@ double as_double(const json::value& x) {
 }
 
 std::string show(const json::value& x) {
-  return json::serialize(x);
+  return to_json_text(x);
 }
 
 } // namespace
@@ -272,7 +272,7 @@ validation numeric_range(std::string field, double min, double max) {
       auto d = as_double(x);
       if (d < min || d > max) {
         auto fmt = [](double v) {
-          auto str = json::serialize(json::value{v});
+          auto str = to_json_text(json::value(v));
           if (std::trunc(v) == v && std::abs(v) < 1e15)
             str = std::to_string(static_cast<int64_t>(v));
           return str;

@@ -4,22 +4,62 @@
 #include "codec.hpp"
 
 #include <cmath>
+#include <cstring>
 
 #include <sqlite3.h>
 
-#include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
-
 #include "eventactors/error.hpp"
+#include "json_text.hpp"
 #include "utf8.hpp"
 
 namespace eventactors::codec {
 
 boost::json::parse_options stored_json_options() {
-  boost::json::parse_options opts;
-  opts.max_depth = 256;
-  return opts;
+  return json_io::stored_options();
 }
+
+namespace {
+
+// SQLite keeps a REAL whose value is integral as an integer in a column of
+// REAL affinity, which turns -0.0 into 0. A negative zero is therefore
+// stored as a BLOB of the double's 8 bytes (most significant first), which
+// no affinity converts, and read back from it.
+
+constexpr size_t double_blob_size = 8;
+
+bool is_negative_zero(double x) noexcept {
+  return x == 0.0 && std::signbit(x);
+}
+
+void bind_double(sqlite::statement& stmt, int index, double x) {
+  if (!is_negative_zero(x)) {
+    stmt.bind(index, x);
+    return;
+  }
+  uint64_t bits = 0;
+  std::memcpy(&bits, &x, sizeof(x));
+  char buf[double_blob_size];
+  for (size_t i = 0; i < double_blob_size; ++i)
+    buf[i] = static_cast<char>(bits >> (8 * (double_blob_size - 1 - i)));
+  stmt.bind_blob(index, std::string_view{buf, double_blob_size});
+}
+
+double read_double(const sqlite::statement& stmt, int index) {
+  if (stmt.column_type(index) == SQLITE_BLOB) {
+    auto bytes = stmt.column_blob(index);
+    if (bytes.size() == double_blob_size) {
+      uint64_t bits = 0;
+      for (auto c : bytes)
+        bits = (bits << 8) | static_cast<unsigned char>(c);
+      double x = 0;
+      std::memcpy(&x, &bits, sizeof(x));
+      return x;
+    }
+  }
+  return stmt.column_double(index);
+}
+
+} // namespace
 
 std::string column_type(const attribute_type& type) {
   switch (type.kind()) {
@@ -45,14 +85,14 @@ void bind(sqlite::statement& stmt, int index, const attribute_type& type,
     case type_kind::map:
     case type_kind::array:
     case type_kind::object:
-      stmt.bind(index, std::string_view{json::serialize(x)});
+      stmt.bind(index, std::string_view{to_json_text(x)});
       return;
     case type_kind::boolean:
       stmt.bind(index, int64_t{x.is_bool() && x.get_bool() ? 1 : 0});
       return;
     case type_kind::floating:
       if (x.is_double())
-        stmt.bind(index, x.get_double());
+        bind_double(stmt, index, x.get_double());
       else if (x.is_int64())
         stmt.bind(index, static_cast<double>(x.get_int64()));
       else
@@ -70,7 +110,7 @@ void bind(sqlite::statement& stmt, int index, const attribute_type& type,
       if (x.is_string())
         stmt.bind(index, std::string_view{x.get_string()});
       else
-        stmt.bind(index, std::string_view{json::serialize(x)});
+        stmt.bind(index, std::string_view{to_json_text(x)});
       return;
   }
 }
@@ -85,7 +125,7 @@ void bind_key(sqlite::statement& stmt, int index, const json::value& x) {
   else if (x.is_null())
     stmt.bind_null(index);
   else
-    stmt.bind(index, std::string_view{json::serialize(x)});
+    stmt.bind(index, std::string_view{to_json_text(x)});
 }
 
 caf::error read(const sqlite::statement& stmt, int index,
@@ -99,13 +139,10 @@ caf::error read(const sqlite::statement& stmt, int index,
     case type_kind::map:
     case type_kind::array:
     case type_kind::object: {
-      boost::system::error_code ec;
-      auto val = json::parse(stmt.column_text(index), ec, {}, stored_json_options());
-      if (ec)
+      if (json_io::parse_stored(stmt.column_text(index), out))
         return make_error(errc::storage_failure,
                           "malformed JSON in column "
                             + std::string{stmt.column_name(index)});
-      out = std::move(val);
       return {};
     }
     case type_kind::boolean:
@@ -115,7 +152,7 @@ caf::error read(const sqlite::statement& stmt, int index,
       out = stmt.column_int(index);
       return {};
     case type_kind::floating:
-      out = stmt.column_double(index);
+      out = read_double(stmt, index);
       return {};
     default:
       out = json::string{stmt.column_text(index)};
@@ -196,14 +233,13 @@ bool storable(timestamp x) noexcept {
 }
 
 std::string to_text(const json::object& x) {
-  return json::serialize(x);
+  return to_json_text(x);
 }
 
 caf::error parse_object(std::string_view text, std::string_view what,
                         json::object& out) {
-  boost::system::error_code ec;
-  auto val = json::parse(text, ec, {}, stored_json_options());
-  if (ec || !val.is_object())
+  json::value val;
+  if (json_io::parse_stored(text, val) || !val.is_object())
     return make_error(errc::storage_failure,
                       "malformed JSON object in " + std::string{what});
   out = std::move(val.get_object());

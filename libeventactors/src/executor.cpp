@@ -66,7 +66,7 @@ std::string quoted(std::string_view x) {
 }
 
 std::string show(const json::value& x) {
-  auto str = json::serialize(x);
+  auto str = to_json_text(x);
   if (str.size() > 80) {
     str.resize(77);
     str += "...";

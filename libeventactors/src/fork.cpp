@@ -10,6 +10,7 @@
 
 #include "codec.hpp"
 #include "eventactors/error.hpp"
+#include "json_text.hpp"
 #include "schema.hpp"
 #include "sqlite/database.hpp"
 #include "sqlite/statement.hpp"
@@ -220,7 +221,9 @@ caf::error compare(const resource& def, sqlite3* live, sqlite3* replayed,
       for (auto& attr : def.attributes()) {
         auto& l = x->at(attr.name);
         auto& r = y->at(attr.name);
-        if (l != r)
+        // Bit for bit: a double one unit in the last place off, or a zero
+        // of the other sign, is a difference.
+        if (!json_io::identical(l, r))
           add({def.name(), x->at(pk), attr.name, l, r});
       }
       if (auto err = next(*a, x))

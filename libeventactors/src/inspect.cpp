@@ -3,30 +3,24 @@
 
 #include "eventactors/detail/inspect.hpp"
 
-#include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
-
-#include "codec.hpp"
 #include "eventactors/error.hpp"
+#include "json_text.hpp"
 
 namespace eventactors::detail {
 
-using codec::stored_json_options;
-
 json_text json_text::of(const json::value& x) {
-  return {json::serialize(x)};
+  return {to_json_text(x)};
 }
 
 json_text json_text::of(const json::object& x) {
-  return {json::serialize(x)};
+  return {to_json_text(x)};
 }
 
 caf::error json_text::load(json::value& x) const {
-  boost::system::error_code ec;
-  auto val = json::parse(text, ec, {}, stored_json_options());
-  if (ec)
+  json::value val;
+  if (auto failed = json_io::parse_stored(text, val))
     return make_error(errc::invalid_input,
-                      "malformed JSON in message: " + ec.message());
+                      "malformed JSON in message: " + failed->ec.message());
   x = std::move(val);
   return {};
 }

@@ -11,13 +11,10 @@
 #include <set>
 #include <sstream>
 
-#include <boost/json/serialize.hpp>
-#include <boost/json/basic_parser_impl.hpp>
-#include <boost/json/stream_parser.hpp>
-
 #include "eventactors/changes.hpp"
 #include "eventactors/error.hpp"
 #include "eventactors/resource.hpp"
+#include "json_text.hpp"
 
 namespace eventactors {
 
@@ -31,7 +28,7 @@ std::string in_quotes(std::string_view x) {
 }
 
 std::string show(const json::value& x) {
-  auto str = json::serialize(x);
+  auto str = to_json_text(x);
   if (str.size() > 60) {
     str.resize(57);
     str += "...";
@@ -226,7 +223,7 @@ std::string interpolate(std::string_view text, const template_scope& scope) {
       if (val.is_string())
         result += val.get_string();
       else if (!val.is_null())
-        result += json::serialize(val);
+        result += to_json_text(val);
       i = end;
       continue;
     }
@@ -1653,88 +1650,6 @@ caf::expected<app> load_app(const json::value& doc, const json_library& lib) {
 
 namespace {
 
-/// A second pass over well-formed JSON that finds the first object key
-/// given twice (Boost.JSON keeps one silently).
-struct duplicate_finder {
-  static constexpr std::size_t max_object_size = std::size_t(-1);
-  static constexpr std::size_t max_array_size = std::size_t(-1);
-  static constexpr std::size_t max_key_size = std::size_t(-1);
-  static constexpr std::size_t max_string_size = std::size_t(-1);
-
-  std::vector<std::set<std::string>> keys;
-  std::string partial;
-  std::string duplicate;
-
-  bool on_document_begin(boost::system::error_code&) {
-    return true;
-  }
-  bool on_document_end(boost::system::error_code&) {
-    return true;
-  }
-  bool on_array_begin(boost::system::error_code&) {
-    return true;
-  }
-  bool on_array_end(std::size_t, boost::system::error_code&) {
-    return true;
-  }
-  bool on_object_begin(boost::system::error_code&) {
-    keys.emplace_back();
-    return true;
-  }
-  bool on_object_end(std::size_t, boost::system::error_code&) {
-    keys.pop_back();
-    return true;
-  }
-  bool on_string_part(json::string_view, std::size_t,
-                      boost::system::error_code&) {
-    return true;
-  }
-  bool on_string(json::string_view, std::size_t, boost::system::error_code&) {
-    return true;
-  }
-  bool on_key_part(json::string_view s, std::size_t,
-                   boost::system::error_code&) {
-    partial.append(s.data(), s.size());
-    return true;
-  }
-  bool on_key(json::string_view s, std::size_t,
-              boost::system::error_code& ec) {
-    partial.append(s.data(), s.size());
-    auto key = std::move(partial);
-    partial.clear();
-    if (!keys.back().insert(key).second) {
-      duplicate = std::move(key);
-      ec = json::error::syntax;
-      return false;
-    }
-    return true;
-  }
-  bool on_number_part(json::string_view, boost::system::error_code&) {
-    return true;
-  }
-  bool on_int64(int64_t, json::string_view, boost::system::error_code&) {
-    return true;
-  }
-  bool on_uint64(uint64_t, json::string_view, boost::system::error_code&) {
-    return true;
-  }
-  bool on_double(double, json::string_view, boost::system::error_code&) {
-    return true;
-  }
-  bool on_bool(bool, boost::system::error_code&) {
-    return true;
-  }
-  bool on_null(boost::system::error_code&) {
-    return true;
-  }
-  bool on_comment_part(json::string_view, boost::system::error_code&) {
-    return true;
-  }
-  bool on_comment(json::string_view, boost::system::error_code&) {
-    return true;
-  }
-};
-
 /// "line:column" of byte `offset` in `text`.
 std::string position(std::string_view text, size_t offset) {
   size_t line = 1;
@@ -1760,33 +1675,19 @@ caf::expected<json::value> parse_json(std::string_view text,
   opts.allow_comments = true;
   opts.allow_trailing_commas = true;
   opts.max_depth = 64;
-  json::stream_parser parser{{}, opts};
-  boost::system::error_code ec;
-  auto consumed = parser.write_some(text.data(), text.size(), ec);
-  if (!ec && consumed < text.size()) {
-    // Trailing data after the value: only white space may follow.
-    auto rest = text.substr(consumed);
-    auto junk = rest.find_first_not_of(" \t\r\n");
-    if (junk != std::string_view::npos) {
-      consumed += junk;
-      ec = json::error::extra_data;
-    }
+  // Numbers are read exactly (correctly rounded doubles), and a key given
+  // twice in one object is refused: which one was meant?
+  json::value result;
+  if (auto failed = json_io::parse(text, opts, true, result)) {
+    if (!failed->duplicate_key.empty())
+      return make_error(errc::invalid_input,
+                        what + ":" + position(text, failed->offset)
+                          + ": duplicate key \"" + failed->duplicate_key
+                          + "\"");
+    return make_error(errc::invalid_input,
+                      what + ":" + position(text, failed->offset)
+                        + ": invalid JSON: " + failed->ec.message());
   }
-  if (!ec)
-    parser.finish(ec);
-  if (ec)
-    return make_error(errc::invalid_input,
-                      what + ":" + position(text, consumed)
-                        + ": invalid JSON: " + ec.message());
-  auto result = parser.release();
-  // A key given twice in one object is refused: which one was meant?
-  json::basic_parser<duplicate_finder> finder{opts};
-  auto checked = finder.write_some(false, text.data(), text.size(), ec);
-  if (!finder.handler().duplicate.empty())
-    return make_error(errc::invalid_input,
-                      what + ":" + position(text, checked)
-                        + ": duplicate key \""
-                        + finder.handler().duplicate + "\"");
   return result;
 }
 

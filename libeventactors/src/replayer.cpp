@@ -19,7 +19,7 @@ namespace eventactors {
 namespace {
 
 std::string show(const json::value& x) {
-  return json::serialize(x);
+  return to_json_text(x);
 }
 
 /// A seed derived from an event id (an integer, or a UUID's text): the same

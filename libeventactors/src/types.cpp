@@ -20,7 +20,7 @@ namespace {
 
 /// Renders `x` for an error message, shortened to keep messages one line.
 std::string show(const json::value& x) {
-  auto str = json::serialize(x);
+  auto str = to_json_text(x);
   if (str.size() > 60) {
     str.resize(57);
     str += "...";

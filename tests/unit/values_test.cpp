@@ -103,7 +103,7 @@ TEST_CASE("casting input to attribute types", "[types]") {
         != std::string::npos);
   CHECK(cast_ok(types::boolean(), true) == true);
   CHECK(cast_ok(types::boolean(), "false") == false);
-  CHECK(cast_err(types::boolean(), 3.5) == "expected a boolean, got 3.5E0");
+  CHECK(cast_err(types::boolean(), 3.5) == "expected a boolean, got 3.5");
   CHECK(cast_err(types::string(), 5) == "expected a string, got 5");
   CHECK(cast_err(types::string(), json::string{"\xC3\x28"})
         == "invalid UTF-8 in string");
