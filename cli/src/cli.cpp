@@ -306,8 +306,10 @@ public:
 
   /// Loads the app and starts a runtime on the database. Commands that
   /// only read or rebuild need an existing database (`must_exist`): a
-  /// mistyped path must not create an empty one.
-  std::optional<failure> open(bool must_exist = true) {
+  /// mistyped path must not create an empty one. Commands that only read
+  /// it open it `read_only`: never migrated or written, and not waiting for
+  /// another process's write lock.
+  std::optional<failure> open(bool must_exist = true, bool read_only = false) {
     if (c_.db_path.empty())
       return usage("--db PATH is required");
     auto base = std::filesystem::absolute(c_.db_path).parent_path();
@@ -336,6 +338,7 @@ public:
       ro = std::move(*read);
     }
     ro.path = c_.db_path;
+    ro.read_only = read_only;
     auto rt = runtime::start(std::move(*defs), std::move(ro));
     if (!rt)
       return failure{is(rt.error(), errc::invalid_definition) ? exit_usage
@@ -635,7 +638,7 @@ std::optional<failure> cmd_batch(session& s, const common& c, bool& any_failed) 
 std::optional<failure> cmd_get(session& s, const common& c,
                                const std::string& resource,
                                const std::string& id) {
-  if (auto f = s.open())
+  if (auto f = s.open(true, true))
     return f;
   auto rec = s.rt().get(resource, json::string{id});
   if (!rec)
@@ -647,7 +650,7 @@ std::optional<failure> cmd_get(session& s, const common& c,
 std::optional<failure> cmd_list(session& s, const common& c,
                                 const std::string& resource, uint32_t limit,
                                 uint64_t offset) {
-  if (auto f = s.open())
+  if (auto f = s.open(true, true))
     return f;
   auto xs = s.rt().list(resource, {.limit = limit, .offset = offset});
   if (!xs)
@@ -729,7 +732,7 @@ std::optional<failure> cmd_events(session& s, const common& c,
     f.to_time = *t;
   }
   f.descending = a.newest_first;
-  if (auto fail = s.open())
+  if (auto fail = s.open(true, true))
     return fail;
   auto log = s.rt().definitions().find_log(c.log);
   if (c.log.empty() && !s.rt().definitions().logs().empty())
@@ -793,7 +796,7 @@ std::optional<failure> cmd_events(session& s, const common& c,
 std::optional<failure> cmd_history(session& s, const common& c,
                                    const std::string& resource,
                                    const std::string& id) {
-  if (auto f = s.open())
+  if (auto f = s.open(true, true))
     return f;
   auto res = s.rt().definitions().find_resource(resource);
   if (!res)
@@ -830,6 +833,14 @@ std::optional<failure> cmd_history(session& s, const common& c,
         for (auto& kvp : *src)
           if (res->find_attribute(kvp.key()))
             state[kvp.key()] = kvp.value();
+          else
+            // Written before the attribute was renamed.
+            for (auto& attr : res->attributes())
+              if (std::find(attr.options.renamed_from.begin(),
+                            attr.options.renamed_from.end(), kvp.key())
+                    != attr.options.renamed_from.end()
+                  && !src->contains(attr.name))
+                state[attr.name] = kvp.value();
       exists = true;
     }
     json::value after = exists ? json::value(state) : json::value{};
@@ -873,7 +884,7 @@ std::optional<failure> cmd_replay(session& s, const common& c,
   }
   if (!into.empty() && std::filesystem::exists(into))
     return usage("--into: " + into + " exists already; a fork is a new file");
-  if (auto f = s.open())
+  if (auto f = s.open(true, !into.empty()))
     return f;
   if (!last_id.empty()) {
     auto& defs = s.rt().definitions();
@@ -902,7 +913,7 @@ std::optional<failure> cmd_replay(session& s, const common& c,
 
 std::optional<failure> cmd_verify(session& s, const common& c,
                                   uint32_t max_differences, bool& differs) {
-  if (auto f = s.open())
+  if (auto f = s.open(true, true))
     return f;
   auto report = s.rt().verify(c.log, max_differences, progress_bar());
   if (!report)
@@ -944,7 +955,7 @@ std::optional<failure> cmd_verify(session& s, const common& c,
 }
 
 std::optional<failure> cmd_stats(session& s, const common& c) {
-  if (auto f = s.open())
+  if (auto f = s.open(true, true))
     return f;
   auto st = s.rt().stats(c.log);
   if (!st)

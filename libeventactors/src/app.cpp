@@ -182,6 +182,27 @@ void check_log(checker& chk, const app& a, const event_log& log) {
                           + ")");
     }
   }
+  // Former names of actor columns and dropped columns: each names one
+  // column the log does not define anymore, once.
+  std::set<std::string> former;
+  auto check_former = [&](const std::string& cpath, const std::string& name) {
+    if (!valid_identifier(name))
+      chk.fail(cpath, "column name " + quoted(name)
+                        + " must be a lowercase identifier");
+    else if (contains(event_log::builtin_fields(), name) || name == "key_id")
+      chk.fail(cpath, quoted(name) + " is a built-in event field");
+    else if (columns.count(name))
+      chk.fail(cpath, quoted(name) + " is an actor column of the log");
+    else if (!former.insert(name).second)
+      chk.fail(cpath, quoted(name) + " is renamed or dropped twice");
+  };
+  for (auto& col : log.actor_columns())
+    for (auto& old : col.renamed_from)
+      check_former(path + ".persist_actor_primary_key " + col.name
+                     + ".renamed_from",
+                   old);
+  for (auto& name : log.dropped_actor_columns())
+    check_former(path + ".dropped_actor_columns", name);
   if (log.actor_columns().size() > 1)
     for (auto& col : log.actor_columns())
       if (!col.allow_nil)
@@ -554,6 +575,23 @@ void check_resource(checker& chk, const app& a, const resource& res,
     check_default(chk, apath, attr.type, attr.options.update_default,
                   "update_default");
   }
+  // Former names and dropped attributes: each names one column no
+  // attribute defines anymore, once.
+  std::set<std::string> former;
+  auto check_former = [&](const std::string& fpath, const std::string& name) {
+    if (!valid_identifier(name))
+      chk.fail(fpath, "attribute name " + quoted(name)
+                        + " must be a lowercase identifier");
+    else if (res.find_attribute(name) || name == "_version")
+      chk.fail(fpath, quoted(name) + " is an attribute of " + res.name());
+    else if (!former.insert(name).second)
+      chk.fail(fpath, quoted(name) + " is renamed or dropped twice");
+  };
+  for (auto& attr : res.attributes())
+    for (auto& old : attr.options.renamed_from)
+      check_former(path + ".attributes." + attr.name + ".renamed_from", old);
+  for (auto& name : res.dropped_attributes())
+    check_former(path + ".dropped_attributes", name);
   std::set<std::string> idents;
   for (auto& id : res.identities()) {
     auto ipath = path + ".identities." + id.name;

@@ -70,7 +70,13 @@ event_log& event_log::persist_actor_primary_key(std::string column,
                                                 actor_column_options opts) {
   actor_columns_.push_back(actor_column{std::move(column),
                                         std::move(actor_type), opts.type,
-                                        opts.allow_nil});
+                                        opts.allow_nil,
+                                        std::move(opts.renamed_from)});
+  return *this;
+}
+
+event_log& event_log::drop_actor_column(std::string column) {
+  dropped_actor_columns_.push_back(std::move(column));
   return *this;
 }
 

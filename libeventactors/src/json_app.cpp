@@ -766,6 +766,16 @@ private:
     return result;
   }
 
+  /// A name or an array of names (e.g. `renamed_from`).
+  std::vector<std::string> names_field(const json::object& o,
+                                       const std::string& path,
+                                       std::string_view key) {
+    auto ptr = o.if_contains(key);
+    if (ptr && ptr->is_string())
+      return {std::string{ptr->get_string()}};
+    return strings(o, path, key);
+  }
+
   template <class Enum>
   std::optional<Enum>
   enum_field(const json::object& o, const std::string& path, const char* key,
@@ -867,7 +877,7 @@ private:
           "persist_actor_primary_key", "clear_records_for_replay",
           "public_fields", "strict_actor_types", "replay_overrides",
           "encryption", "allow_plaintext_sensitive",
-          "accept_plaintext_events"});
+          "accept_plaintext_events", "dropped_actor_columns"});
     auto name = string_field(*o, path, "name", true);
     if (!name)
       return;
@@ -891,7 +901,8 @@ private:
         auto c = object((*cols)[i], cpath);
         if (!c)
           continue;
-        keys(*c, cpath, {"column", "actor_type", "type", "allow_nil"});
+        keys(*c, cpath,
+             {"column", "actor_type", "type", "allow_nil", "renamed_from"});
         auto column = string_field(*c, cpath, "column", true);
         auto type = string_field(*c, cpath, "actor_type", true);
         auto kind = enum_field<actor_key_kind>(
@@ -900,14 +911,20 @@ private:
            {"integer", actor_key_kind::integer},
            {"string", actor_key_kind::string}});
         auto nil = bool_field(*c, cpath, "allow_nil");
+        auto former = names_field(*c, cpath, "renamed_from");
         if (column && type) {
           log.persist_actor_primary_key(
             *column, *type,
-            {kind.value_or(actor_key_kind::uuid), nil.value_or(true)});
+            {kind.value_or(actor_key_kind::uuid), nil.value_or(true),
+             std::move(former)});
           map("event_log " + *name + ".persist_actor_primary_key " + *column,
               cpath);
         }
       }
+    for (auto& dropped : strings(*o, path, "dropped_actor_columns"))
+      log.drop_actor_column(dropped);
+    map("event_log " + *name + ".dropped_actor_columns",
+        path + ".dropped_actor_columns");
     if (auto clear = o->if_contains("clear_records_for_replay")) {
       auto cpath = path + ".clear_records_for_replay";
       if (*clear == "all_tracked") {
@@ -1024,7 +1041,8 @@ private:
       return;
     keys(*o, path,
          {"name", "table", "primary_key", "attributes", "timestamps",
-          "identities", "relationships", "changes", "actions", "events"});
+          "identities", "relationships", "changes", "actions", "events",
+          "dropped_attributes"});
     auto name = string_field(*o, path, "name", true);
     if (!name)
       return;
@@ -1051,6 +1069,9 @@ private:
       for (size_t i = 0; i < attrs->size(); ++i)
         attribute_at(res, (*attrs)[i],
                      path + ".attributes[" + std::to_string(i) + "]");
+    for (auto& dropped : strings(*o, path, "dropped_attributes"))
+      res.drop_attribute(dropped);
+    map(*name + ".dropped_attributes", path + ".dropped_attributes");
     if (auto ts = o->if_contains("timestamps")) {
       auto tpath = path + ".timestamps";
       if (*ts == true) {
@@ -1131,10 +1152,11 @@ private:
       return;
     keys(*o, path,
          {"name", "type", "allow_nil", "default", "update_default",
-          "sensitive", "writable"});
+          "sensitive", "writable", "renamed_from"});
     auto name = string_field(*o, path, "name", true);
     auto type = type_field(*o, path);
     attribute_options opts;
+    opts.renamed_from = names_field(*o, path, "renamed_from");
     if (auto nil = bool_field(*o, path, "allow_nil"))
       opts.allow_nil = *nil;
     if (auto s = bool_field(*o, path, "sensitive"))

@@ -52,6 +52,11 @@ replay_actor::behavior_type coordinator_impl(pointer self,
       auto& st = self->state;
       // Before make_response_promise, which takes the sender over.
       auto requester = caf::actor_cast<caf::actor>(self->current_sender());
+      if (!st.log)
+        return make_error(errc::storage_failure,
+                          "replay: the runtime is read-only "
+                          "(runtime_options.read_only); nothing was "
+                          "written");
       if (st.busy)
         return make_error(errc::replay_in_progress,
                           "a replay is running already");

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 
 #include <boost/json/serialize.hpp>
 
@@ -17,6 +18,28 @@
 namespace eventactors {
 
 namespace {
+
+/// Whether an attribute of `def` names former names (`renamed_from`).
+bool has_renames(const resource& def) {
+  return std::any_of(def.attributes().begin(), def.attributes().end(),
+                     [](const attribute& x) {
+                       return !x.options.renamed_from.empty();
+                     });
+}
+
+/// Moves the values stored under an attribute's former names to its name,
+/// unless the object has that name already.
+void rename_keys(const resource& def, json::object& xs) {
+  for (auto& attr : def.attributes())
+    for (auto& old : attr.options.renamed_from) {
+      auto i = xs.find(old);
+      if (i == xs.end())
+        continue;
+      if (!xs.contains(attr.name))
+        xs[attr.name] = std::move(i->value());
+      xs.erase(old);
+    }
+}
 
 std::string show(const json::value& x) {
   return to_json_text(x);
@@ -193,12 +216,23 @@ struct replayer::impl {
                                + to_string(act->kind()) + " action "
                                + label));
     auto& def = *res->def;
+    // Values of attributes renamed since the event was written count under
+    // the new names; another target may need the names as stored.
+    std::optional<event> copy;
+    if (has_renames(def)) {
+      if (!last)
+        copy = ev;
+      auto& target = copy ? *copy : ev;
+      rename_keys(def, target.data);
+      rename_keys(def, target.changed_attributes);
+    }
+    auto& src = copy ? *copy : ev;
     auto strategy = def.events() ? def.events()->strategy_of(act->name())
                                  : replay_strategy::force_change;
     // The key: from the changed attributes, else the record id.
     auto& pk_name = def.primary_key();
     json::value raw_key = ev.record_id;
-    if (auto ptr = ev.changed_attributes.if_contains(pk_name))
+    if (auto ptr = src.changed_attributes.if_contains(pk_name))
       raw_key = *ptr;
     json::value key;
     if (auto err = def.find_attribute(pk_name)->type.cast(raw_key, key))
@@ -207,9 +241,9 @@ struct replayer::impl {
     replay_spec spec;
     // With force_change the changed attributes are needed here only.
     if (last && strategy == replay_strategy::force_change)
-      spec.changed = std::move(ev.changed_attributes);
+      spec.changed = std::move(src.changed_attributes);
     else
-      spec.changed = ev.changed_attributes;
+      spec.changed = src.changed_attributes;
     spec.changed[pk_name] = key;
     spec.force = strategy == replay_strategy::force_change;
     spec.occurred_at = ev.occurred_at;
@@ -231,9 +265,9 @@ struct replayer::impl {
               c.input[kvp.key()] = kvp.value();
           }
       };
-      take(ev.data, last);
+      take(src.data, last);
       if (!spec.force)
-        take(ev.changed_attributes, false);
+        take(src.changed_attributes, false);
     }
     execution exe{ex};
     exe.may_commit_inline(false);

@@ -371,6 +371,11 @@ resource& resource::attribute(std::string name, attribute_type type,
   return *this;
 }
 
+resource& resource::drop_attribute(std::string name) {
+  dropped_attributes_.push_back(std::move(name));
+  return *this;
+}
+
 resource& resource::timestamps(std::string created, std::string updated) {
   attribute(std::move(created), types::utc_datetime(),
             {.allow_nil = false, .default_value = value_source::now()});

@@ -107,6 +107,8 @@ struct dispatcher_state {
   /// Set by `runtime::stop`: calls then fail with runtime_stopped instead of
   /// CAF's "receiver down".
   std::shared_ptr<std::atomic<bool>> stopped;
+  /// Set for a read-only runtime: every action fails.
+  bool read_only = false;
 };
 
 caf::error stopped_error() {
@@ -117,16 +119,31 @@ caf::error stopped_error() {
 /// thread, and a few thousand levels overflow it.
 constexpr uint32_t hook_depth_limit = 1000;
 
+sqlite::open_options read_only_options(sqlite::open_options opts) {
+  opts.mode = sqlite::open_mode::read_only;
+  return opts;
+}
+
+caf::error read_only_error(std::string_view what) {
+  return make_error(errc::storage_failure,
+                    std::string{what}
+                      + ": the runtime is read-only "
+                        "(runtime_options.read_only); nothing was written");
+}
+
 dispatcher_actor::behavior_type
 dispatcher_impl(dispatcher_actor::stateful_pointer<dispatcher_state> self,
                 std::map<std::string, resource_actor, std::less<>> xs,
-                std::shared_ptr<std::atomic<bool>> stopped) {
+                std::shared_ptr<std::atomic<bool>> stopped, bool read_only) {
   self->state.resources = std::move(xs);
   self->state.stopped = std::move(stopped);
+  self->state.read_only = read_only;
   return {
     [self](run_atom, call& c) -> caf::result<record> {
       if (*self->state.stopped)
         return stopped_error();
+      if (self->state.read_only)
+        return read_only_error(c.resource + "." + c.action);
       auto i = self->state.resources.find(c.resource);
       if (i == self->state.resources.end())
         return make_error(errc::unknown_resource,
@@ -137,6 +154,8 @@ dispatcher_impl(dispatcher_actor::stateful_pointer<dispatcher_state> self,
     [self](run_batch_atom, batch_call& b) -> caf::result<batch_result> {
       if (*self->state.stopped)
         return stopped_error();
+      if (self->state.read_only)
+        return read_only_error(b.resource + "." + b.action);
       auto i = self->state.resources.find(b.resource);
       if (i == self->state.resources.end())
         return make_error(errc::unknown_resource,
@@ -372,6 +391,35 @@ caf::expected<std::unique_ptr<runtime>> runtime::start(app definitions,
 }
 
 caf::expected<std::unique_ptr<runtime>>
+runtime::start_read_only(caf::actor_system& sys, std::unique_ptr<impl> ptr) {
+  auto& path = ptr->opts.path;
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec))
+    return make_error(errc::not_found,
+                      "no database at " + path
+                        + " (a read-only runtime creates none)");
+  auto copts = connection_options(ptr->opts);
+  // Readers only: no writer, no write queue, no checkpoints, no resource
+  // or event log actors. The schema is checked, never migrated.
+  {
+    auto db = sqlite::database::open(path, read_only_options(copts));
+    if (!db)
+      return naming_file(std::move(db.error()), path);
+    if (auto err = schema::check_matches(db->get(), *ptr->m))
+      return naming_file(std::move(err), path);
+  }
+  ptr->sys = &sys;
+  ptr->coordinator = spawn_replay_coordinator(sys, ptr->m, &ptr->opts,
+                                              ptr->gate, event_log_actor{});
+  ptr->dispatcher = sys.spawn(dispatcher_impl, ptr->resources,
+                              ptr->dispatcher_stopped, true);
+  ptr->readers = std::make_unique<reader_pool>(ptr->m, path, copts);
+  SPDLOG_LOGGER_INFO(&detail::log(), "runtime started read-only path={}",
+                     path);
+  return std::unique_ptr<runtime>{new runtime(std::move(ptr))};
+}
+
+caf::expected<std::unique_ptr<runtime>>
 runtime::start(caf::actor_system& sys, app definitions, runtime_options opts) {
   if (!opts.env.clock || !opts.env.uuid_v4 || !opts.env.uuid_v7)
     return make_error(errc::invalid_definition,
@@ -407,9 +455,20 @@ runtime::start(caf::actor_system& sys, app definitions, runtime_options opts) {
   ptr->opts = std::move(opts);
   ptr->m = std::move(*m);
   auto copts = connection_options(ptr->opts);
+  auto& path = ptr->opts.path;
+  if (ptr->opts.read_only)
+    return start_read_only(sys, std::move(ptr));
+  // Another program's database stays untouched: the writer's connection
+  // would switch it to WAL before the migration could refuse it.
+  if (std::error_code ec; std::filesystem::file_size(path, ec) > 0 && !ec) {
+    auto db = sqlite::database::open(path, read_only_options(copts));
+    if (db)
+      if (auto err = schema::check(db->get(), path);
+          err && is(err, errc::schema_mismatch))
+        return naming_file(std::move(err), path);
+  }
   // The writer migrates the schema; failures (a corrupt file, a newer
   // format, a read-only file) stop the start here.
-  auto& path = ptr->opts.path;
   auto w = writer::open(ptr->m, path, copts, ptr->opts.env);
   if (!w)
     return naming_file(std::move(w.error()), path);
@@ -446,7 +505,7 @@ runtime::start(caf::actor_system& sys, app definitions, runtime_options opts) {
   ptr->coordinator = spawn_replay_coordinator(sys, ptr->m, &ptr->opts,
                                               ptr->gate, ptr->log);
   ptr->dispatcher = sys.spawn(dispatcher_impl, ptr->resources,
-                             ptr->dispatcher_stopped);
+                             ptr->dispatcher_stopped, false);
   ptr->readers = std::make_unique<reader_pool>(ptr->m, ptr->opts.path,
                                                copts);
   SPDLOG_LOGGER_INFO(&detail::log(), "runtime started path={} resources={}",
@@ -464,6 +523,8 @@ caf::expected<record> runtime::run(call c) {
   if (!d.find(c.resource))
     return make_error(errc::unknown_resource,
                       "no resource \"" + c.resource + "\"");
+  if (d.opts.read_only)
+    return read_only_error(c.resource + "." + c.action);
   impl::direct_call guard{d};
   if (!guard)
     return stopped_error();
@@ -535,6 +596,8 @@ std::vector<caf::expected<record>> runtime::run_batch(batch_call c) {
   auto fail = [n](caf::error err) {
     return std::vector<caf::expected<record>>(n, caf::expected<record>{err});
   };
+  if (d.opts.read_only && d.find(c.resource))
+    return fail(read_only_error(c.resource + "." + c.action));
   auto i = d.resources.find(c.resource);
   if (i == d.resources.end())
     return fail(make_error(errc::unknown_resource,
@@ -594,6 +657,8 @@ caf::expected<replay_summary> runtime::replay(replay_request req,
   auto& d = *impl_;
   if (d.stopped)
     return stopped_error();
+  if (d.opts.read_only)
+    return read_only_error("replay");
   return ask_coordinator<replay_summary>(*d.sys, d.coordinator, progress,
                                          replay_atom_v, std::move(req));
 }
@@ -622,6 +687,8 @@ caf::expected<verify_report> runtime::verify(std::string log,
 
 caf::expected<json::value> runtime::append(new_event ev) {
   auto& d = *impl_;
+  if (d.opts.read_only)
+    return read_only_error("append");
   impl::direct_call guard{d};
   if (!guard)
     return stopped_error();

@@ -3,6 +3,7 @@
 
 #include "schema.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <map>
 #include <set>
@@ -116,12 +117,119 @@ std::string actor_column_type(actor_key_kind k) {
   return k == actor_key_kind::integer ? "INTEGER" : "TEXT";
 }
 
-caf::error migrate_log(sqlite3* db, const event_log& log) {
+/// Whether column `col` of `table` holds any value other than null.
+caf::expected<bool> holds_data(sqlite3* db, const std::string& table,
+                               const std::string& col) {
+  auto stmt = sqlite::statement::prepare(
+    db,
+    "SELECT 1 FROM " + codec::quote(table) + " WHERE " + codec::quote(col)
+      + " IS NOT NULL LIMIT 1",
+    false);
+  if (!stmt)
+    return std::move(stmt.error());
+  auto row = stmt->step();
+  if (!row)
+    return std::move(row.error());
+  return *row;
+}
+
+/// Runs one schema change, or, when only checking (a read-only start),
+/// reports what the file lacks: reading it would need a migration.
+caf::error change(sqlite3* db, bool apply, const std::string& sql,
+                  const std::string& lacks) {
+  if (apply)
+    return sqlite::exec(db, sql);
+  return make_error(errc::schema_mismatch,
+                    lacks + "; the file needs a migration, which a "
+                            "read-only start does not do (start a "
+                            "writable runtime, e.g. a writing command, "
+                            "once)");
+}
+
+bool contains(const std::vector<std::string>& xs, const std::string& x) {
+  return std::find(xs.begin(), xs.end(), x) != xs.end();
+}
+
+/// The columns of an event log table that are not actor columns.
+bool builtin_log_column(const std::string& name) {
+  static const std::set<std::string> names{
+    "id",   "resource", "record_id", "action",      "action_type",
+    "data", "changed_attributes",    "metadata",    "version",
+    "occurred_at",      "key_id"};
+  return names.count(name) != 0;
+}
+
+/// What the file holds for a column the definitions no longer define:
+/// dropped on request, renamed to the definition that names it as a former
+/// name, kept when it holds no data, and an error otherwise. `owner` names
+/// the table for errors ("resource X: table t", "event log events").
+/// `target` is the name `col` was renamed to, if any. Updates `cols`.
+caf::error migrate_former(sqlite3* db, bool apply, const std::string& owner,
+                          const std::string& table,
+                          std::map<std::string, column_info>& cols,
+                          const std::string& col, bool dropped,
+                          const std::string* target, const char* what,
+                          const char* drop_how, const char* rename_how) {
+  auto qtable = codec::quote(table);
+  if (dropped) {
+    // Nothing reads the column, so a read-only start leaves it.
+    if (apply) {
+      if (auto err = sqlite::exec(db, "ALTER TABLE " + qtable
+                                        + " DROP COLUMN " + codec::quote(col)))
+        return make_error(errc::schema_mismatch,
+                          owner + ": cannot drop the column " + col
+                            + " of table " + table + ": " + message(err));
+      cols.erase(col);
+    }
+    return {};
+  }
+  if (target && !cols.count(*target)) {
+    if (auto err = change(db, apply,
+                          "ALTER TABLE " + qtable + " RENAME COLUMN "
+                            + codec::quote(col) + " TO "
+                            + codec::quote(*target),
+                          owner + ": table " + table + " has the column "
+                            + col + ", which the definition renames to "
+                            + *target))
+      return err;
+    auto info = cols[col];
+    cols.erase(col);
+    cols.emplace(*target, std::move(info));
+    return {};
+  }
+  auto data = holds_data(db, table, col);
+  if (!data)
+    return std::move(data.error());
+  if (!*data)
+    return {};
+  if (target)
+    return make_error(errc::schema_mismatch,
+                      owner + ": table " + table + " has both the column "
+                        + col + ", which holds " + what
+                        + ", and the column " + *target
+                        + " it was renamed to; merge them by hand or "
+                          "declare "
+                        + col + " dropped (" + drop_how + ")");
+  return make_error(errc::schema_mismatch,
+                    owner + ": table " + table + " has the column " + col
+                      + ", which holds " + what
+                      + " but which the definition does not define; if it "
+                        "was renamed, list "
+                      + col + " in renamed_from of " + rename_how
+                      + "; if it was removed, declare it dropped ("
+                      + drop_how + "), which deletes its data");
+}
+
+caf::error migrate_log(sqlite3* db, const event_log& log, bool apply) {
   auto cols = table_columns(db, log.name());
   if (!cols)
     return std::move(cols.error());
   auto table = codec::quote(log.name());
+  auto owner = "event log " + log.name();
   if (cols->empty()) {
+    if (!apply)
+      return change(db, apply, {},
+                    owner + ": the database has no table " + log.name());
     std::string sql = "CREATE TABLE " + table + " (";
     if (log.id_kind() == event_id_kind::integer)
       sql += "id INTEGER PRIMARY KEY AUTOINCREMENT";
@@ -156,17 +264,59 @@ caf::error migrate_log(sqlite3* db, const event_log& log) {
                         "event log " + log.name() + ": the stored id column "
                         "is " + id_type + " but the definition asks for "
                           + to_string(log.id_kind()) + " ids");
+    // Columns the log does not define (anymore): renamed or dropped
+    // actor columns, or attribution that would be hidden.
+    std::vector<std::string> undefined;
+    for (auto& [name, col] : *cols)
+      if (!builtin_log_column(name) && !log.column_named(name))
+        undefined.push_back(name);
+    for (auto& name : undefined) {
+      const std::string* target = nullptr;
+      for (auto& col : log.actor_columns())
+        if (contains(col.renamed_from, name))
+          target = &col.name;
+      if (auto err = migrate_former(
+            db, apply, owner, log.name(), *cols, name,
+            contains(log.dropped_actor_columns(), name), target,
+            "actor keys (the attribution of events)",
+            "drop_actor_column, or \"dropped_actor_columns\" in JSON",
+            "the new actor column"))
+        return err;
+    }
+    // An actor column stored with another type than its keys.
+    for (auto& col : log.actor_columns()) {
+      auto i = cols->find(col.name);
+      if (i == cols->end())
+        continue;
+      auto stored = base_type(i->second.type);
+      auto wanted = actor_column_type(col.type);
+      if (stored != wanted)
+        return make_error(errc::schema_mismatch,
+                          owner + ": the actor column " + col.name
+                            + " of table " + log.name() + " is " + stored
+                            + " but the definition asks for "
+                            + to_string(col.type) + " keys (" + wanted
+                            + "); migrate the column by hand or rename it");
+    }
     for (auto& col : log.actor_columns())
       if (!cols->count(col.name))
-        if (auto err = sqlite::exec(db, "ALTER TABLE " + table + " ADD COLUMN "
-                               + codec::quote(col.name) + " "
-                               + actor_column_type(col.type)))
+        if (auto err = change(db, apply,
+                              "ALTER TABLE " + table + " ADD COLUMN "
+                                + codec::quote(col.name) + " "
+                                + actor_column_type(col.type),
+                              owner + ": table " + log.name()
+                                + " has no actor column " + col.name))
           return err;
     if (!cols->count("key_id"))
-      if (auto err = sqlite::exec(db, "ALTER TABLE " + table
-                                        + " ADD COLUMN key_id TEXT"))
+      if (auto err = change(db, apply,
+                            "ALTER TABLE " + table
+                              + " ADD COLUMN key_id TEXT",
+                            owner + ": table " + log.name()
+                              + " has no column key_id"))
         return err;
   }
+  if (!apply)
+    return {};
   auto prefix = log.name() + ".";
   if (auto err = sqlite::exec(db, "CREATE INDEX IF NOT EXISTS "
                          + codec::quote(prefix + "resource_record_id")
@@ -179,13 +329,18 @@ caf::error migrate_log(sqlite3* db, const event_log& log) {
   return {};
 }
 
-caf::error migrate_resource(sqlite3* db, const resource_info& info) {
+caf::error migrate_resource(sqlite3* db, const resource_info& info,
+                            bool apply) {
   auto& res = *info.def;
   auto cols = table_columns(db, res.table());
   if (!cols)
     return std::move(cols.error());
   auto table = codec::quote(res.table());
+  auto owner = "resource " + res.name();
   if (cols->empty()) {
+    if (!apply)
+      return change(db, apply, {},
+                    owner + ": the database has no table " + res.table());
     std::string sql = "CREATE TABLE " + table + " (";
     bool first = true;
     for (auto& attr : res.attributes()) {
@@ -202,6 +357,38 @@ caf::error migrate_resource(sqlite3* db, const resource_info& info) {
     if (auto err = sqlite::exec(db, sql))
       return err;
   } else {
+    // Columns no attribute defines (anymore): renamed or dropped
+    // attributes, or data a replay would lose. A column to drop loses our
+    // indexes on it first (SQLite refuses to drop an indexed column); the
+    // identities and foreign keys of the definitions never include it.
+    std::vector<std::string> undefined;
+    for (auto& [name, col] : *cols)
+      if (name != version_column && !res.find_attribute(name))
+        undefined.push_back(name);
+    for (auto& name : undefined) {
+      bool dropped = contains(res.dropped_attributes(), name);
+      if (dropped && apply) {
+        auto indexes = table_indexes(db, res.table());
+        if (!indexes)
+          return std::move(indexes.error());
+        for (auto& [index, on] : *indexes)
+          if ((index.rfind(res.table() + ".identity.", 0) == 0
+               || index.rfind(res.table() + ".fk.", 0) == 0)
+              && contains(on, name))
+            if (auto err = sqlite::exec(db, "DROP INDEX "
+                                              + codec::quote(index)))
+              return err;
+      }
+      const std::string* target = nullptr;
+      for (auto& attr : res.attributes())
+        if (contains(attr.options.renamed_from, name))
+          target = &attr.name;
+      if (auto err = migrate_former(
+            db, apply, owner, res.table(), *cols, name, dropped, target,
+            "data", "drop_attribute, or \"dropped_attributes\" in JSON",
+            "the new attribute"))
+        return err;
+    }
     if (!cols->count(res.primary_key()))
       return make_error(errc::schema_mismatch,
                         "table " + res.table() + " of " + res.name()
@@ -224,34 +411,44 @@ caf::error migrate_resource(sqlite3* db, const resource_info& info) {
                             + "); migrate the table by hand or rename the "
                               "attribute");
     }
-    // A column no attribute defines anymore stays (its data is kept), but
-    // one that may not be null would make every insert fail.
-    for (auto& [name, col] : *cols)
-      if (name != version_column && !res.find_attribute(name) && col.not_null
-          && !col.has_default && !col.primary_key)
-        return make_error(errc::schema_mismatch,
-                          res.name() + ": table " + res.table()
-                            + " has the column " + name
-                            + ", which no attribute defines anymore and "
-                              "which may not be null, so no record could "
-                              "be inserted; drop the column by hand (ALTER "
-                              "TABLE "
-                            + res.table() + " DROP COLUMN " + name
-                            + ") or define the attribute again");
+    // A column no attribute defines anymore and that holds no data stays,
+    // but one that may not be null would make every insert fail.
+    if (apply)
+      for (auto& [name, col] : *cols)
+        if (name != version_column && !res.find_attribute(name)
+            && col.not_null && !col.has_default && !col.primary_key)
+          return make_error(errc::schema_mismatch,
+                            res.name() + ": table " + res.table()
+                              + " has the column " + name
+                              + ", which no attribute defines anymore and "
+                                "which may not be null, so no record could "
+                                "be inserted; declare it dropped ("
+                                "drop_attribute, or \"dropped_attributes\" "
+                                "in JSON: the start then runs ALTER TABLE "
+                              + res.table() + " DROP COLUMN " + name
+                              + ") or define the attribute again");
     // New attributes become new (nullable) columns; the runtime enforces
     // allow_nil for new writes.
     for (auto& attr : res.attributes())
       if (!cols->count(attr.name))
-        if (auto err = sqlite::exec(db, "ALTER TABLE " + table + " ADD COLUMN "
-                               + codec::quote(attr.name) + " "
-                               + codec::column_type(attr.type)))
+        if (auto err = change(db, apply,
+                              "ALTER TABLE " + table + " ADD COLUMN "
+                                + codec::quote(attr.name) + " "
+                                + codec::column_type(attr.type),
+                              owner + ": table " + res.table()
+                                + " has no column " + attr.name))
           return err;
     if (!cols->count(version_column))
-      if (auto err = sqlite::exec(db, "ALTER TABLE " + table + " ADD COLUMN "
-                             + std::string{version_column}
-                             + " INTEGER NOT NULL DEFAULT 1"))
+      if (auto err = change(db, apply,
+                            "ALTER TABLE " + table + " ADD COLUMN "
+                              + std::string{version_column}
+                              + " INTEGER NOT NULL DEFAULT 1",
+                            owner + ": table " + res.table()
+                              + " has no column " + version_column))
         return err;
   }
+  if (!apply)
+    return {};
   // Index names contain a dot, which identifiers cannot: the names of two
   // resources' indexes never collide. Identity indexes that the definitions
   // no longer have, or whose columns changed, are dropped (and recreated).
@@ -312,6 +509,43 @@ caf::error check_format(sqlite3* db, const std::string& where) {
                       where + " belongs to another application "
                               "(application_id "
                         + std::to_string(*app_id) + ")");
+  if (*app_id == 0) {
+    // Not stamped: a new (empty) file, which becomes ours, or another
+    // program's database, which must stay untouched.
+    auto stmt = sqlite::statement::prepare(
+      db,
+      "SELECT name FROM sqlite_schema WHERE substr(name, 1, 7) != 'sqlite_' "
+      "ORDER BY name LIMIT 4",
+      false);
+    if (!stmt)
+      return make_error(errc::storage_failure, "cannot read " + where + ": "
+                                                 + message(stmt.error()));
+    std::vector<std::string> names;
+    for (;;) {
+      auto row = stmt->step();
+      if (!row)
+        return make_error(errc::storage_failure,
+                          "cannot read " + where + ": "
+                            + message(row.error()));
+      if (!*row)
+        break;
+      names.emplace_back(stmt->column_text(0));
+    }
+    if (!names.empty()) {
+      std::string list;
+      for (size_t i = 0; i < names.size() && i < 3; ++i)
+        list += (i > 0 ? ", " : "") + names[i];
+      if (names.size() > 3)
+        list += ", ...";
+      return make_error(errc::schema_mismatch,
+                        where + " is not an eventactors log: it holds "
+                                "tables or indexes ("
+                          + list
+                          + ") but not the eventactors application id "
+                            "(PRAGMA application_id is 0); it was left "
+                            "unchanged");
+    }
+  }
   if (*version > format_version)
     return make_error(errc::schema_mismatch,
                       where + " was written by a newer libeventactors "
@@ -425,6 +659,34 @@ caf::error check(sqlite3* db, const std::string& path) {
   return check_format(db, path);
 }
 
+caf::error check_matches(sqlite3* db, const model& m) {
+  if (auto err = check_format(db, "the database"))
+    return err;
+  auto app_id = pragma_int(db, "PRAGMA application_id");
+  if (!app_id)
+    return std::move(app_id.error());
+  if (*app_id != application_id)
+    return make_error(errc::schema_mismatch,
+                      "the database is empty: no runtime has created its "
+                      "tables yet");
+  if (auto err = probe_btrees(db))
+    return err;
+  // One read transaction: the checks see one state of the file.
+  if (auto err = sqlite::exec(db, "BEGIN"))
+    return err;
+  auto result = [&]() -> caf::error {
+    for (auto& log : m.definitions().logs())
+      if (auto err = migrate_log(db, log, false))
+        return err;
+    for (auto& res : m.definitions().resources())
+      if (auto err = migrate_resource(db, *m.find(res.name()), false))
+        return err;
+    return {};
+  }();
+  (void) sqlite::exec(db, "ROLLBACK");
+  return result;
+}
+
 caf::error migrate(sqlite3* db, const model& m) {
   if (auto err = check_format(db, "the database"))
     return err;
@@ -438,10 +700,10 @@ caf::error migrate(sqlite3* db, const model& m) {
                                   "value TEXT NOT NULL)"))
     return err;
   for (auto& log : m.definitions().logs())
-    if (auto err = migrate_log(db, log))
+    if (auto err = migrate_log(db, log, true))
       return err;
   for (auto& res : m.definitions().resources())
-    if (auto err = migrate_resource(db, *m.find(res.name())))
+    if (auto err = migrate_resource(db, *m.find(res.name()), true))
       return err;
   if (auto err = sqlite::exec(db, "PRAGMA user_version="
                                     + std::to_string(format_version)

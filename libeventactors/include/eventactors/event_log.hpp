@@ -46,12 +46,18 @@ struct actor_column {
   std::string actor_type;
   actor_key_kind type = actor_key_kind::uuid;
   bool allow_nil = true;
+  /// Names the column had before (see `actor_column_options`).
+  std::vector<std::string> renamed_from = {};
 };
 
 /// Options of `event_log::persist_actor_primary_key`.
 struct actor_column_options {
   actor_key_kind type = actor_key_kind::uuid;
   bool allow_nil = true;
+  /// Names the column had before: at start, a column under one of them is
+  /// renamed to this one (`ALTER TABLE ... RENAME COLUMN`), so the
+  /// attribution of old events is kept. See docs/migrations.md.
+  std::vector<std::string> renamed_from = {};
 };
 
 /// One target of a replay override.
@@ -111,6 +117,12 @@ public:
   event_log& persist_actor_primary_key(std::string column,
                                        std::string actor_type,
                                        actor_column_options opts = {});
+
+  /// Declares that the actor column `column` was removed on purpose: at
+  /// start it is dropped with the attribution it holds (`ALTER TABLE ...
+  /// DROP COLUMN`). Without this (or a rename), a column that the log does
+  /// not define but that still holds actor keys stops the start.
+  event_log& drop_actor_column(std::string column);
 
   /// Sets the clear-records-for-replay callback. The default clears every
   /// resource that writes to this log.
@@ -179,6 +191,11 @@ public:
   /// Returns the actor column named `name`, or null.
   const actor_column* column_named(std::string_view name) const;
 
+  /// The actor columns declared as removed (`drop_actor_column`).
+  const std::vector<std::string>& dropped_actor_columns() const noexcept {
+    return dropped_actor_columns_;
+  }
+
   /// The clear callback: null when `no_clear_records_for_replay` was set,
   /// the default (clear every tracked resource) unless another was set.
   const clear_fn& clear_callback() const noexcept {
@@ -232,6 +249,7 @@ private:
   event_id_kind id_kind_ = event_id_kind::integer;
   record_id_kind record_id_kind_ = record_id_kind::uuid;
   std::vector<actor_column> actor_columns_;
+  std::vector<std::string> dropped_actor_columns_;
   clear_fn clear_;
   public_fields_mode public_mode_ = public_fields_mode::none;
   std::vector<std::string> public_fields_;

@@ -78,6 +78,11 @@ struct attribute_options {
   bool sensitive = false;
   /// Whether actions may accept the attribute as input.
   bool writable = true;
+  /// Names the attribute had before (oldest first or in any order): at
+  /// start, a column under one of them is renamed to the attribute's name
+  /// (`ALTER TABLE ... RENAME COLUMN`), and replay reads old events' values
+  /// under those names as this attribute's. See docs/migrations.md.
+  std::vector<std::string> renamed_from = {};
 };
 
 /// A typed attribute of a resource: one column of its table.
@@ -460,6 +465,13 @@ public:
   resource& timestamps(std::string created = "created_at",
                        std::string updated = "updated_at");
 
+  /// Declares that the attribute `name` was removed on purpose: at start
+  /// its column is dropped with its data (`ALTER TABLE ... DROP COLUMN`),
+  /// and replay ignores old events' values for it. Without this (or a
+  /// rename), a column that no attribute defines but that still holds data
+  /// stops the start. See docs/migrations.md.
+  resource& drop_attribute(std::string name);
+
   /// Adds a unique identity over `attributes`.
   resource& identity(std::string name, std::vector<std::string> attributes);
 
@@ -520,6 +532,11 @@ public:
   /// Returns the attribute named `name`, or null.
   const eventactors::attribute* find_attribute(std::string_view name) const;
 
+  /// The attributes declared as removed (`drop_attribute`).
+  const std::vector<std::string>& dropped_attributes() const noexcept {
+    return dropped_attributes_;
+  }
+
   const std::vector<eventactors::identity>& identities() const noexcept {
     return identities_;
   }
@@ -572,6 +589,7 @@ private:
   std::string primary_key_ = "id";
   key_kind key_kind_ = key_kind::uuid_v4;
   std::vector<eventactors::attribute> attributes_;
+  std::vector<std::string> dropped_attributes_;
   std::vector<eventactors::identity> identities_;
   std::vector<relationship> relationships_;
   std::deque<action> actions_;

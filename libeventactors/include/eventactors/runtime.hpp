@@ -70,6 +70,15 @@ struct runtime_options {
   uint32_t checkpoint_pages = 1000;
   /// Worker threads of the runtime's own actor system (0: two).
   uint32_t threads = 0;
+  /// Opens the database for reading only: the file must exist and hold
+  /// every table and column of the definitions (`errc::schema_mismatch`
+  /// naming the table and column otherwise); it is never created,
+  /// migrated or written, and no write lock is taken, so reads work on a
+  /// read-only file, on a full disk and while another process writes or
+  /// replays (they see its last commit). `run`, `run_batch`, `append` and
+  /// `replay` fail with `errc::storage_failure`; `get`, `list`, `events`,
+  /// `stats`, `verify` and `fork` (which writes only the new file) work.
+  bool read_only = false;
   /// The clock and id generators.
   environment env = environment::system();
 };
@@ -123,7 +132,10 @@ public:
 
   /// Validates `definitions`, opens (or creates) the database at
   /// `opts.path`, migrates its schema and starts the actors on an actor
-  /// system of its own.
+  /// system of its own. A database of another program (a SQLite file with
+  /// tables but without the eventactors application id) is refused and
+  /// left unchanged. With `opts.read_only`, checks the schema instead of
+  /// migrating it.
   static caf::expected<std::unique_ptr<runtime>>
   start(app definitions, runtime_options opts = {});
 
@@ -236,6 +248,9 @@ public:
 
 private:
   explicit runtime(std::unique_ptr<impl> ptr);
+
+  static caf::expected<std::unique_ptr<runtime>>
+  start_read_only(caf::actor_system& sys, std::unique_ptr<impl> ptr);
 
   std::unique_ptr<impl> impl_;
 };

@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <system_error>
 
 #include <unistd.h>
@@ -36,6 +37,49 @@ void configure_library() {
   (void) done;
 }
 
+/// The URI of `path` that opens it read-only as an immutable file.
+std::string immutable_uri(const std::string& path) {
+  // An absolute path gets an empty authority: "file:///x", also for "//x".
+  std::string result = path.starts_with("/") ? "file://" : "file:";
+  static constexpr char hex[] = "0123456789ABCDEF";
+  for (unsigned char c : path) {
+    if (c == '%' || c == '?' || c == '#' || c < 0x20 || c >= 0x7f) {
+      result += '%';
+      result += hex[c >> 4];
+      result += hex[c & 0xF];
+    } else {
+      result += static_cast<char>(c);
+    }
+  }
+  result += "?mode=ro&immutable=1";
+  return result;
+}
+
+/// Runs the first read on a new connection, which opens the write-ahead
+/// log and its shared-memory index (`-shm`); returns SQLite's result code.
+int first_read(sqlite3* db) {
+  sqlite3_stmt* stmt = nullptr;
+  auto rc = sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_schema LIMIT 1", -1,
+                               &stmt, nullptr);
+  if (rc == SQLITE_OK) {
+    rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+      rc = SQLITE_OK;
+  }
+  sqlite3_finalize(stmt);
+  return rc;
+}
+
+/// Whether the write-ahead log of `path` holds no commits: missing or empty.
+bool wal_empty(const std::string& path) {
+  std::error_code ec;
+  auto wal = path + "-wal";
+  if (!std::filesystem::exists(wal, ec))
+    return !ec;
+  auto size = std::filesystem::file_size(wal, ec);
+  return !ec && size == 0;
+}
+
 } // namespace
 
 caf::expected<database> database::open(const std::string& path,
@@ -57,6 +101,39 @@ caf::expected<database> database::open(const std::string& path,
   }
   sqlite3_extended_result_codes(raw, 1);
   sqlite3_busy_timeout(raw, opts.busy_timeout_ms);
+  if (opts.mode == open_mode::read_only) {
+    // A reader of a WAL file needs its -shm file, which SQLite creates when
+    // missing: impossible in a read-only folder or on a full disk. When the
+    // write-ahead log holds no commits (missing or empty), the database
+    // file alone is the whole state, and SQLite may read it as an immutable
+    // file, without -wal, -shm or locks. A WAL with commits cannot be read
+    // without its -shm: that stays an error.
+    rc = first_read(raw);
+    if (rc != SQLITE_OK) {
+      auto primary = rc & 0xFF;
+      bool shm_failed = primary == SQLITE_CANTOPEN || primary == SQLITE_IOERR
+                        || primary == SQLITE_READONLY;
+      if (!shm_failed || !wal_empty(path))
+        return last_error(raw, rc, "open " + path + " read-only");
+      SPDLOG_LOGGER_INFO(&detail::log(),
+                         "reading {} as an immutable file: its -shm file "
+                         "cannot be created ({})",
+                         path, sqlite3_errmsg(raw));
+      result.handle_.reset();
+      raw = nullptr;
+      rc = sqlite3_open_v2(immutable_uri(path).c_str(), &raw,
+                           SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_READONLY
+                             | SQLITE_OPEN_URI,
+                           nullptr);
+      result.handle_.reset(raw);
+      if (rc == SQLITE_OK) {
+        sqlite3_extended_result_codes(raw, 1);
+        rc = first_read(raw);
+      }
+      if (rc != SQLITE_OK)
+        return last_error(raw, rc, "open " + path + " read-only");
+    }
+  }
   std::string pragmas;
   if (opts.mode == open_mode::read_write)
     pragmas += "PRAGMA journal_mode=WAL;";
