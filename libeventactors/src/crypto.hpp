@@ -27,6 +27,9 @@ caf::expected<std::string> open(const encryption_key& key,
                                 std::string_view sealed,
                                 std::string_view context);
 
+/// Overwrites the bytes of `x` (`OPENSSL_cleanse`), then empties it.
+void wipe(std::string& x) noexcept;
+
 /// Parses 64 hexadecimal digits into a key.
 std::optional<encryption_key> parse_key(std::string_view hex);
 
