@@ -99,7 +99,8 @@ private:
   std::vector<field_error> errors_;
 };
 
-const char* reserved_tables[] = {"eventactors_meta", "sqlite_sequence"};
+const char* reserved_tables[] = {"eventactors_meta", "sqlite_sequence",
+                                 "eventactors_key_checks"};
 
 std::optional<record_id_kind> record_id_kind_of(key_kind k) {
   switch (k) {

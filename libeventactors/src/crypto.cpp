@@ -12,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <system_error>
 #include <vector>
 
 #include <fcntl.h>
@@ -147,6 +148,20 @@ void wipe(std::string& x) noexcept {
   x.clear();
 }
 
+std::optional<std::string> key_id_problem(std::string_view id) {
+  if (id.empty())
+    return "is empty";
+  auto i = id.find_first_of(" \t,:");
+  if (i == std::string_view::npos)
+    return std::nullopt;
+  const char* what = id[i] == ' '   ? "a space"
+                     : id[i] == '\t' ? "a tab"
+                     : id[i] == ',' ? "a comma"
+                                    : "a colon";
+  return std::string{"contains "} + what
+         + " (key ids are free text without spaces, commas or colons)";
+}
+
 std::optional<encryption_key> parse_key(std::string_view hex) {
   if (hex.size() != 64)
     return std::nullopt;
@@ -259,6 +274,10 @@ private:
                      ? std::string{"(an id that looks like a key: are the id "
                                    "and the key swapped?)"}
                      : "\"" + id + "\"";
+      if (auto why = crypto::key_id_problem(id)) {
+        bad("key id " + shown + " " + *why);
+        return load_error_;
+      }
       crypto::wipe(hex);
       hex = entry.substr(sep + 1);
       auto hex_first = hex.find_first_not_of(" \t");
@@ -308,7 +327,8 @@ protected:
     auto fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0)
       return make_error(errc::invalid_definition,
-                        "cannot read " + describe());
+                        "cannot read " + describe() + " ("
+                          + std::generic_category().message(errno) + ")");
     struct closer {
       int fd;
       ~closer() {

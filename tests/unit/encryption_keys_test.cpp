@@ -205,6 +205,18 @@ TEST_CASE("a wrong key under a key id the log uses is refused at start, "
   }
 }
 
+TEST_CASE("the key check table's name is reserved", "[encryption][keys]") {
+  app a;
+  a.add(resource{"Checks"}).table("eventactors_key_checks");
+  auto err = a.validate();
+  REQUIRE(err);
+  CHECK(is(err, errc::invalid_definition));
+  auto text = render(err);
+  for (auto& fe : field_errors(err))
+    text += "\n" + fe.field + ": " + fe.message;
+  CHECK_THAT(text, Contains("eventactors_key_checks"));
+}
+
 // -- unreadable events ----------------------------------------------------------
 
 TEST_CASE("one unreadable event hides no other: the library skips it on "
@@ -241,6 +253,14 @@ TEST_CASE("one unreadable event hides no other: the library skips it on "
   REQUIRE(rest);
   REQUIRE(rest->events.size() == 1);
   CHECK(rest->events[0].id == json::value(3));
+  // for_each_event has no page to list skipped events in: it never skips.
+  event_filter all;
+  all.skip_unreadable = true;
+  auto walk = (*rt)->for_each_event(all,
+                                    [](const event&) { return true; });
+  REQUIRE(walk);
+  CHECK(is(walk, errc::decryption_failed));
+  CHECK_THAT(message(walk), Contains("event 2 of events"));
   auto replayed = (*rt)->replay();
   REQUIRE_FALSE(replayed);
   CHECK(is(replayed.error(), errc::decryption_failed));
@@ -423,6 +443,145 @@ TEST_CASE("a dropped key is wiped", "[encryption][keys]") {
   REQUIRE(std::count(storage, storage + sizeof(storage), 0xA5)
           == static_cast<long>(key->size()));
   key->~encryption_key();
-  CHECK(std::count(storage, storage + sizeof(storage), 0) 
+  CHECK(std::count(storage, storage + sizeof(storage), 0)
         == static_cast<long>(sizeof(storage)));
+}
+
+// -- key ids and missing key files ----------------------------------------------
+
+namespace {
+
+/// A provider whose one key has the id it is given.
+class fixed_keys : public key_provider {
+public:
+  explicit fixed_keys(std::string id) : id_(std::move(id)) {
+    std::fill(key_.begin(), key_.end(), uint8_t{0x5A});
+  }
+
+  caf::expected<std::string> current_key_id() override {
+    return id_;
+  }
+
+  caf::expected<encryption_key> key(std::string_view id) override {
+    if (id != id_)
+      return make_error(errc::decryption_failed, "no such key");
+    return key_;
+  }
+
+  std::string describe() const override {
+    return "test provider";
+  }
+
+private:
+  std::string id_;
+  encryption_key key_;
+};
+
+} // namespace
+
+TEST_CASE("key ids holding a colon, a comma or a space are refused, naming "
+          "the id; nothing is written",
+          "[encryption][keys]") {
+  temp_dir dir;
+  auto db = dir.file("notes.db");
+  SECTION("key files") {
+    auto keys = dir.file("notes.keys");
+    std::string id;
+    std::string what;
+    SECTION("a colon") {
+      id = "2026:11";
+      what = "a colon";
+    }
+    SECTION("a comma") {
+      id = "k1,k2";
+      what = "a comma";
+    }
+    write_keys(keys, {{"k0", 'b'}, {id, 'a'}});
+    auto p = key_file_provider(keys);
+    auto current = p->current_key_id();
+    REQUIRE_FALSE(current);
+    CHECK(is(current.error(), errc::invalid_definition));
+    CHECK(message(current.error())
+          == "key file " + keys + ": entry 2: key id \"" + id
+               + "\" contains " + what
+               + " (key ids are free text without spaces, commas or "
+                 "colons)");
+    auto rt = start(db, keys);
+    REQUIRE_FALSE(rt);
+    CHECK(is(rt.error(), errc::invalid_definition));
+    CHECK_THAT(message(rt.error()), Contains("key id \"" + id + "\""));
+    CHECK_FALSE(fs::exists(db));
+  }
+  SECTION("the environment: a space inside an id") {
+    const char* var = "EVENTACTORS_TEST_KEY_ID_KEYS";
+    struct unset_guard {
+      const char* name;
+      ~unset_guard() {
+        ::unsetenv(name);
+      }
+    } guard{var};
+    ::setenv(var, ("k 1:" + hex_key('a')).c_str(), 1);
+    auto p = env_key_provider(var);
+    auto current = p->current_key_id();
+    REQUIRE_FALSE(current);
+    CHECK(is(current.error(), errc::invalid_definition));
+    CHECK_THAT(message(current.error()),
+               Contains("entry 1: key id \"k 1\" contains a space"));
+  }
+  SECTION("another provider's current key id") {
+    for (std::string id : {"k:1", "k,1", "k 1", ""}) {
+      INFO("id: " << id);
+      auto rt = runtime::start(notes_app(std::make_shared<fixed_keys>(id)),
+                               {.path = db});
+      REQUIRE_FALSE(rt);
+      CHECK(is(rt.error(), errc::invalid_definition));
+      CHECK_THAT(message(rt.error()),
+                 Contains("event_log events: the current key id \"" + id
+                          + "\" of the test provider "));
+      CHECK_FALSE(fs::exists(db));
+    }
+    REQUIRE(runtime::start(notes_app(std::make_shared<fixed_keys>("k-1")),
+                           {.path = db}));
+  }
+  SECTION("the CLI reports it as a usage error") {
+    write_keys(dir.file("keys/vault.keys"), {{"a:b", 'a'}});
+    write_bytes(dir.file("vault.json"), vault_json("keys/vault.keys"));
+    auto r = cli({"--app", dir.file("vault.json"), "--db", db, "run",
+                  "Vault.Secret", "create", R"({"label": "x"})"});
+    INFO(r.out << r.err);
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, Contains("invalid_definition"));
+    CHECK_THAT(r.err, Contains("key id \"a:b\" contains a colon"));
+    CHECK(lines_of(r.err).size() == 1);
+    CHECK_FALSE(fs::exists(db));
+  }
+}
+
+TEST_CASE("a missing key file is an invalid_definition naming the file and "
+          "the reason; nothing is created",
+          "[encryption][keys][cli]") {
+  temp_dir dir;
+  auto db = dir.file("v.db");
+  auto keys = dir.file("keys/vault.keys");
+  SECTION("library") {
+    auto rt = start(db, keys);
+    REQUIRE_FALSE(rt);
+    CHECK(is(rt.error(), errc::invalid_definition));
+    CHECK(message(rt.error())
+          == "event_log events: cannot read key file " + keys
+               + " (No such file or directory)");
+    CHECK_FALSE(fs::exists(db));
+  }
+  SECTION("CLI") {
+    write_bytes(dir.file("vault.json"), vault_json("keys/vault.keys"));
+    auto r = cli({"--app", dir.file("vault.json"), "--db", db, "run",
+                  "Vault.Secret", "create", R"({"label": "x"})"});
+    INFO(r.out << r.err);
+    CHECK(r.exit_code == 2);
+    CHECK(r.err
+          == "eventactors: invalid_definition: event_log events: cannot "
+             "read key file "
+               + keys + " (No such file or directory)\n");
+    CHECK_FALSE(fs::exists(db));
+  }
 }

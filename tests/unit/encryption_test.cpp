@@ -1146,7 +1146,8 @@ TEST_CASE("key file provider: a missing file is a clear error",
   auto current = p->current_key_id();
   REQUIRE(!current);
   CHECK(is(current.error(), errc::invalid_definition));
-  CHECK(message(current.error()) == "cannot read key file " + path);
+  CHECK(message(current.error())
+        == "cannot read key file " + path + " (No such file or directory)");
   // Read once: creating the file later does not help this provider.
   write_text(path, "k1 " + hex_key('a') + "\n");
   CHECK(!p->current_key_id());

@@ -54,14 +54,14 @@ public:
 
 /// Keys from a file, read once on first use: one key per line, `ID HEX`
 /// with 64 hexadecimal digits; `#` starts a comment. The last key is the
-/// current one. A file that its group or other users may read (any of the
+/// current one. Ids hold no space, comma or colon. A file that its group or other users may read (any of the
 /// permission bits 0077) is refused, naming the file and the fix
 /// (`chmod 600`), as ssh refuses a private key file.
 std::shared_ptr<key_provider> key_file_provider(std::string path);
 
 /// Keys from an environment variable, read once on first use:
 /// `ID:HEX,ID:HEX,...` with 64 hexadecimal digits per key; the last key is
-/// the current one.
+/// the current one. Ids hold no space, comma or colon.
 std::shared_ptr<key_provider>
 env_key_provider(std::string variable = "EVENTACTORS_KEYS");
 
