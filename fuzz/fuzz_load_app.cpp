@@ -96,6 +96,10 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   std::ofstream{scratch_dir() + "/keys/events"}
     << "# fuzz keys\nk1 " << std::string(64, 'a') << "\nk2 "
     << std::string(64, '0') << "\n";
+  // Key files others may read are refused.
+  std::filesystem::permissions(scratch_dir() + "/keys/events",
+                               std::filesystem::perms::owner_read
+                                 | std::filesystem::perms::owner_write);
   ::setenv("EVENTACTORS_KEYS", ("k1:" + std::string(64, 'b')).c_str(), 0);
   if (self->start) {
     self->cfg = std::make_unique<caf::actor_system_config>();

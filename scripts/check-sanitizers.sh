@@ -32,6 +32,8 @@ export LSAN_OPTIONS="log_path=$reports/lsan"
 # main build runs all of them.
 export EVENTACTORS_PROPERTY_SEEDS=${EVENTACTORS_PROPERTY_SEEDS:-20}
 export EVENTACTORS_PROPERTY_CONCURRENT_SEEDS=${EVENTACTORS_PROPERTY_CONCURRENT_SEEDS:-5}
+# Creates per process of the multi-process test (500 in the main build).
+export EVENTACTORS_MULTI_PROCESS_CREATES=${EVENTACTORS_MULTI_PROCESS_CREATES:-100}
 
 status=0
 ctest --test-dir "$dir" --output-on-failure -j2 || status=$?

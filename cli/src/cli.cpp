@@ -317,6 +317,16 @@ public:
     if (!c_.app_path.empty()) {
       auto lib = opts_.library ? opts_.library(base)
                                : json_library::builtins(base);
+      // Relative key files resolve against the definition file's
+      // directory, as in load_app_file (docs/json.md); outbox files
+      // against the database's. A key_file provider of the program's own
+      // (not the built-in one) is left alone.
+      auto app_dir = std::filesystem::absolute(c_.app_path).parent_path();
+      auto keys = json_library::builtins(app_dir);
+      auto ours = keys.find_key_provider("key_file");
+      auto theirs = lib.find_key_provider("key_file");
+      if (ours && (!theirs || theirs->target_type() == ours->target_type()))
+        lib.add_key_provider("key_file", *ours);
       defs = load_app_file(c_.app_path, lib);
       if (!defs)
         return failure{exit_usage, defs.error()};
@@ -350,6 +360,10 @@ public:
 
   runtime& rt() {
     return *rt_;
+  }
+
+  const std::string& program() const {
+    return opts_.name;
   }
 
 private:
@@ -689,6 +703,25 @@ struct events_args {
   uint32_t limit = 100;
 };
 
+/// Reports an event that cannot be read on stderr, in the output format.
+void report_unreadable(const session& s, const common& c,
+                       const unreadable_event& x) {
+  if (c.fmt == format::jsonl)
+    std::cerr << json::serialize(json::object{{"error", error_json(x.error)},
+                                              {"event_id", x.id}})
+              << '\n';
+  else
+    std::cerr << s.program() << ": " << render(x.error) << '\n';
+}
+
+/// The failure of a read that skipped `n` unreadable events.
+failure unreadable_failure(uint64_t n) {
+  return {exit_failed,
+          make_error(errc::decryption_failed,
+                     std::to_string(n) + " event(s) could not be read (each "
+                     "is named above); the others were shown")};
+}
+
 std::optional<failure> cmd_events(session& s, const common& c,
                                   const events_args& a) {
   event_filter f;
@@ -769,10 +802,17 @@ std::optional<failure> cmd_events(session& s, const common& c,
   std::vector<std::vector<std::string>> rows;
   uint64_t shown = 0;
   f.limit = a.limit == 0 ? 1000 : std::min<uint32_t>(a.limit, 1000);
+  // An event that cannot be decrypted is reported by id; the others show.
+  f.skip_unreadable = true;
+  uint64_t unreadable = 0;
   for (;;) {
     auto page = s.rt().events(f);
     if (!page)
       return failure{exit_failed, page.error()};
+    for (auto& x : page->unreadable) {
+      ++unreadable;
+      report_unreadable(s, c, x);
+    }
     for (auto& ev : page->events) {
       if (a.limit != 0 && shown >= a.limit)
         break;
@@ -790,6 +830,8 @@ std::optional<failure> cmd_events(session& s, const common& c,
     print_table(std::cout, event_header(), rows);
     std::cout << shown << " event(s)\n";
   }
+  if (unreadable > 0)
+    return unreadable_failure(unreadable);
   return std::nullopt;
 }
 
@@ -821,7 +863,11 @@ std::optional<failure> cmd_history(session& s, const common& c,
   bool exists = false;
   std::vector<std::vector<std::string>> rows;
   uint64_t count = 0;
-  auto err = s.rt().for_each_event(f, [&](const event& ev) {
+  // An event that cannot be decrypted is reported by id; the others show
+  // (the states after it lack what it changed).
+  f.skip_unreadable = true;
+  uint64_t unreadable = 0;
+  auto fold = [&](const event& ev) {
     ++count;
     if (ev.action_type == action_kind::destroy && ev.data.empty()
         && ev.changed_attributes.empty()) {
@@ -850,10 +896,24 @@ std::optional<failure> cmd_history(session& s, const common& c,
       rows.push_back({text(ev.id), format_timestamp(ev.occurred_at), ev.action,
                       actor_text(ev),
                       exists ? to_json_text(state) : "(destroyed)"});
-    return true;
-  });
-  if (err)
-    return failure{exit_failed, err};
+  };
+  f.limit = 1000;
+  for (;;) {
+    auto page = s.rt().events(f);
+    if (!page)
+      return failure{exit_failed, page.error()};
+    for (auto& x : page->unreadable) {
+      ++unreadable;
+      report_unreadable(s, c, x);
+    }
+    for (auto& ev : page->events)
+      fold(ev);
+    if (page->next_after_id.is_null())
+      break;
+    f.after_id = page->next_after_id;
+  }
+  if (count == 0 && unreadable > 0)
+    return unreadable_failure(unreadable);
   if (count == 0)
     return failure{exit_failed,
                    make_error(errc::not_found, "no events of " + resource
@@ -862,6 +922,8 @@ std::optional<failure> cmd_history(session& s, const common& c,
     print_table(std::cout, {"event", "occurred_at", "action", "actor",
                             "state after"},
                 rows, 90);
+  if (unreadable > 0)
+    return unreadable_failure(unreadable);
   return std::nullopt;
 }
 

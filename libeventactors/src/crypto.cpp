@@ -4,13 +4,22 @@
 #include "crypto.hpp"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <system_error>
+#include <vector>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
@@ -18,6 +27,10 @@
 #include "eventactors/error.hpp"
 
 namespace eventactors {
+
+encryption_key::~encryption_key() {
+  OPENSSL_cleanse(data(), size());
+}
 
 key_provider::~key_provider() {
   // nop
@@ -129,6 +142,26 @@ caf::expected<std::string> open(const encryption_key& key,
   return out;
 }
 
+void wipe(std::string& x) noexcept {
+  if (!x.empty())
+    OPENSSL_cleanse(x.data(), x.size());
+  x.clear();
+}
+
+std::optional<std::string> key_id_problem(std::string_view id) {
+  if (id.empty())
+    return "is empty";
+  auto i = id.find_first_of(" \t,:");
+  if (i == std::string_view::npos)
+    return std::nullopt;
+  const char* what = id[i] == ' '   ? "a space"
+                     : id[i] == '\t' ? "a tab"
+                     : id[i] == ',' ? "a comma"
+                                    : "a colon";
+  return std::string{"contains "} + what
+         + " (key ids are free text without spaces, commas or colons)";
+}
+
 std::optional<encryption_key> parse_key(std::string_view hex) {
   if (hex.size() != 64)
     return std::nullopt;
@@ -187,6 +220,18 @@ private:
       load_error_ = std::move(text.error());
       return load_error_;
     }
+    // The text and the pieces cut from it hold key material: wipe them on
+    // every way out.
+    struct wiper {
+      std::vector<std::string*> xs;
+      ~wiper() {
+        for (auto x : xs)
+          crypto::wipe(*x);
+      }
+    };
+    std::string entry;
+    std::string hex;
+    wiper guard{{&*text, &entry, &hex}};
     size_t line = 0;
     size_t pos = 0;
     auto& s = *text;
@@ -194,7 +239,8 @@ private:
       auto end = s.find(entry_separator(), pos);
       if (end == std::string::npos)
         end = s.size();
-      auto entry = s.substr(pos, end - pos);
+      crypto::wipe(entry);
+      entry = s.substr(pos, end - pos);
       pos = end + 1;
       ++line;
       if (auto hash = entry.find('#'); hash != std::string::npos)
@@ -203,7 +249,9 @@ private:
       if (first == std::string::npos)
         continue;
       auto last = entry.find_last_not_of(" \t\r");
-      entry = entry.substr(first, last - first + 1);
+      // In place: a copy would leave key material in freed memory.
+      entry.erase(last + 1);
+      entry.erase(0, first);
       auto sep = key_separator() == ' ' ? entry.find_first_of(" \t")
                                          : entry.find(key_separator());
       auto bad = [&](const std::string& why) {
@@ -226,9 +274,17 @@ private:
                      ? std::string{"(an id that looks like a key: are the id "
                                    "and the key swapped?)"}
                      : "\"" + id + "\"";
-      auto hex = entry.substr(sep + 1);
+      if (auto why = crypto::key_id_problem(id)) {
+        bad("key id " + shown + " " + *why);
+        return load_error_;
+      }
+      crypto::wipe(hex);
+      hex = entry.substr(sep + 1);
       auto hex_first = hex.find_first_not_of(" \t");
-      hex = hex_first == std::string::npos ? "" : hex.substr(hex_first);
+      if (hex_first == std::string::npos)
+        crypto::wipe(hex);
+      else
+        hex.erase(0, hex_first);
       auto key = crypto::parse_key(hex);
       if (!key) {
         bad("the key of " + shown + " is not 64 hexadecimal digits");
@@ -268,11 +324,57 @@ public:
 
 protected:
   caf::expected<std::string> read() const override {
-    std::ifstream in{path_, std::ios::binary};
-    if (!in)
+    auto fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+      return make_error(errc::invalid_definition,
+                        "cannot read " + describe() + " ("
+                          + std::generic_category().message(errno) + ")");
+    struct closer {
+      int fd;
+      ~closer() {
+        ::close(fd);
+      }
+    } guard{fd};
+    struct stat st;
+    if (::fstat(fd, &st) != 0)
       return make_error(errc::invalid_definition,
                         "cannot read " + describe());
-    return std::string{std::istreambuf_iterator<char>{in}, {}};
+    // Like ssh with a private key: keys others may read are not used.
+    if ((st.st_mode & 077) != 0) {
+      char mode[8];
+      std::snprintf(mode, sizeof(mode), "%04o",
+                    static_cast<unsigned>(st.st_mode & 07777));
+      return make_error(errc::invalid_definition,
+                        describe() + " may be read by other users (mode "
+                          + mode + "); make it readable by its owner only: "
+                          "chmod 600 " + path_);
+    }
+    std::string text;
+    char buf[4096];
+    for (;;) {
+      auto n = ::read(fd, buf, sizeof(buf));
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0) {
+        OPENSSL_cleanse(buf, sizeof(buf));
+        crypto::wipe(text);
+        return make_error(errc::invalid_definition,
+                          "cannot read " + describe());
+      }
+      if (n == 0)
+        break;
+      // Grown by hand, so that no reallocation leaves a copy unwiped.
+      if (text.size() + n > text.capacity()) {
+        std::string bigger;
+        bigger.reserve(2 * (text.size() + n));
+        bigger = text;
+        crypto::wipe(text);
+        text.swap(bigger);
+      }
+      text.append(buf, static_cast<size_t>(n));
+    }
+    OPENSSL_cleanse(buf, sizeof(buf));
+    return text;
   }
 
   char entry_separator() const override {

@@ -27,6 +27,14 @@ caf::expected<std::string> open(const encryption_key& key,
                                 std::string_view sealed,
                                 std::string_view context);
 
+/// Overwrites the bytes of `x` (`OPENSSL_cleanse`), then empties it.
+void wipe(std::string& x) noexcept;
+
+/// Why `id` cannot name a key: it is empty, or it holds a space, a tab, a
+/// comma or a colon (the separators of the key formats). Nothing when it
+/// can.
+std::optional<std::string> key_id_problem(std::string_view id);
+
 /// Parses 64 hexadecimal digits into a key.
 std::optional<encryption_key> parse_key(std::string_view hex);
 

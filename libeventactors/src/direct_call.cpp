@@ -54,6 +54,43 @@ run_direct(const executor& ex, const call& c, write_queue& q,
                         "a replay is in progress; retry when it is done");
     return q.submit(u, deadline);
   };
+  direct.locked = [&q, &gate](const std::function<void(const commit_fn&)>&
+                                body) -> caf::error {
+    caf::error failure;
+    auto ran = q.exclusive([&](writer& w) {
+      if (gate.active) {
+        failure = make_error(errc::replay_in_progress,
+                             "a replay is in progress; retry when it is "
+                             "done");
+        return;
+      }
+      // The write lock first: from here until the commit no other
+      // process writes, and `begin` refreshed the key counters.
+      if (auto err = w.begin()) {
+        failure = std::move(err);
+        return;
+      }
+      commit_fn commit = [&w, &gate](unit& u) -> caf::expected<unit_receipt> {
+        if (u.epoch != gate.epoch.load())
+          return make_error(errc::replay_in_progress,
+                            "a replay ran while this action was prepared");
+        if (auto err = w.begin())
+          return err;
+        auto receipt = w.apply(u);
+        if (!receipt) {
+          w.rollback();
+          return receipt;
+        }
+        if (auto err = w.commit())
+          return err;
+        return receipt;
+      };
+      body(commit);
+    });
+    if (!ran)
+      return make_error(errc::runtime_stopped, "the runtime was stopped");
+    return failure;
+  };
   return execution::run_unit(direct, c, 0);
 }
 

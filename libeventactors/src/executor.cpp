@@ -455,6 +455,8 @@ private:
   /// How many UUIDs replay_uuid derived so far, and its v7 sequence.
   uint64_t replay_uuids_ = 0;
   uuid::v7_sequence replay_v7_;
+  /// The integer key this process generated for the created record.
+  std::optional<int64_t> generated_key_;
 
   friend class execution;
 };
@@ -695,7 +697,8 @@ caf::error action_run::prepare() {
           cs_->put(pk_name, json::string{env_.uuid_v7()});
           break;
         case key_kind::integer:
-          cs_->put(pk_name, res_->next_id.fetch_add(1));
+          generated_key_ = res_->next_id.fetch_add(1);
+          cs_->put(pk_name, *generated_key_);
           break;
         case key_kind::string:
           return invalid(where(), {{pk_name, "is required (string primary "
@@ -980,10 +983,22 @@ caf::expected<record> action_run::perform(changeset& cs) {
                   overlay_entry{record_values, existing->version + 1});
     } else {
       record_id_ = values.at(pk);
+      // Still the generated key (no change replaced it)?
+      bool generated = generated_key_ && record_id_.is_int64()
+                       && record_id_.get_int64() == *generated_key_;
       auto key = overlay_key(def.name(), record_id_);
       auto clash = load(*res_, record_id_);
       if (!clash)
         return std::move(clash.error());
+      if (*clash && generated) {
+        // Another process (sharing the file) took the key since this
+        // process last saw the file: run again with a fresh key.
+        ex_.lost_generated_key(true);
+        return make_error(errc::concurrent_modification,
+                          def.name() + ": the generated " + pk + " "
+                            + show(record_id_)
+                            + " was taken by another process");
+      }
       if (*clash)
         return make_error(errc::conflict,
                           def.name() + ": a record with " + pk + " "
@@ -996,6 +1011,7 @@ caf::expected<record> action_run::perform(changeset& cs) {
       op.kind = write_kind::insert;
       op.values = std::move(values);
       op.record_id = record_id_;
+      op.generated_key = generated;
       put_overlay(key, overlay_entry{record_values, 1});
     }
   } else if (kind == action_kind::update || act_->is_soft()) {
@@ -1555,6 +1571,11 @@ bool retryable(const caf::error& err, const model& m, const call& c) {
 caf::expected<record> execution::run_unit(executor& ex, const call& c,
                                           uint32_t depth) {
   auto attempts = ex.max_retries.value_or(ex.options->max_retries) + 1;
+  // Set once the unit lost a generated integer key to another process:
+  // the next attempts run with the write lock held, so that the key they
+  // take is free when they commit (without it, a process could lose every
+  // race to one that commits back to back).
+  bool lock_next = false;
   for (uint32_t i = 0; i < attempts; ++i) {
     // The epoch before the gate: a replay starting in between refuses the
     // unit when it is written.
@@ -1564,9 +1585,32 @@ caf::expected<record> execution::run_unit(executor& ex, const call& c,
                         c.resource + "." + c.action
                           + ": a replay is in progress; retry when it is "
                             "done");
-    execution unit_ex{ex, depth};
+    bool locked = lock_next && ex.locked;
+    // A locked attempt commits inside the locked section (also what an
+    // around_transaction hook commits inline); afterwards, its hooks
+    // commit the usual way again.
+    std::optional<executor> locked_ex;
+    if (locked)
+      locked_ex.emplace(ex);
+    execution unit_ex{locked ? *locked_ex : ex, depth};
     unit_ex.pending().epoch = epoch;
-    auto rec = unit_ex.run(c);
+    caf::expected<record> rec{caf::error{}};
+    std::optional<caf::expected<unit_receipt>> submitted;
+    auto attempt = [&](const commit_fn& commit) {
+      locked_ex->commit = commit;
+      rec = unit_ex.run(c);
+      if (rec && !unit_ex.committed())
+        submitted = commit(unit_ex.pending());
+    };
+    if (locked) {
+      if (auto err = ex.locked(attempt))
+        rec = std::move(err);
+      locked_ex->commit = ex.commit;
+    } else {
+      rec = unit_ex.run(c);
+    }
+    if (unit_ex.lost_generated_key())
+      lock_next = true;
     if (unit_ex.committed()) {
       auto err = unit_ex.finish(unit_ex.receipt());
       if (rec && err)
@@ -1579,8 +1623,13 @@ caf::expected<record> execution::run_unit(executor& ex, const call& c,
       unit_ex.finish(rec.error());
       return rec;
     }
-    auto receipt = ex.commit(unit_ex.pending());
+    auto receipt = submitted ? std::move(*submitted)
+                             : ex.commit(unit_ex.pending());
     if (!receipt) {
+      if (is(receipt.error(), errc::concurrent_modification))
+        for (auto& op : unit_ex.pending().ops)
+          if (op.generated_key)
+            lock_next = true;
       if (retryable(receipt.error(), *ex.defs, c)
           && !is(receipt.error(), errc::replay_in_progress))
         continue;

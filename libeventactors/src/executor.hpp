@@ -31,6 +31,14 @@ namespace eventactors {
 /// for actions run by after_transaction hooks.
 using commit_fn = std::function<caf::expected<unit_receipt>(unit&)>;
 
+/// Runs `body` with the writer to itself and its write transaction begun
+/// (so with the database's write lock, and with the integer key counters
+/// refreshed from what other processes committed); `body` commits through
+/// the `commit_fn` it is given, inside that transaction. Returns the error
+/// that kept `body` from running (e.g. the runtime stopped).
+using locked_fn = std::function<caf::error(
+  const std::function<void(const commit_fn&)>& body)>;
+
 /// How an action runs when replay applies an event to it.
 struct replay_spec {
   /// The event's changed attributes, with the primary key added when they
@@ -68,6 +76,10 @@ struct executor {
   /// Retries of `execution::run_unit` on concurrent modifications; unset:
   /// the runtime's `max_retries`.
   std::optional<uint32_t> max_retries;
+  /// Set: `execution::run_unit` runs a retry whose unit lost a generated
+  /// integer key to another process with the write lock held, so that the
+  /// key it takes then is free (no starvation under contention).
+  locked_fn locked;
   /// Set for replay: no action writes an event, relationship management is
   /// off, and only hooks of allowed changes run.
   bool replaying = false;
@@ -141,6 +153,16 @@ public:
     inline_commit_ = value;
   }
 
+  /// Whether an action of the unit found that another process had taken
+  /// the integer key this process generated for it.
+  bool lost_generated_key() const noexcept {
+    return lost_key_;
+  }
+
+  void lost_generated_key(bool value) noexcept {
+    lost_key_ = value;
+  }
+
   /// A point in the unit to roll back to.
   struct checkpoint_t {
     size_t ops;
@@ -206,6 +228,7 @@ private:
   unit unit_;
   std::optional<unit_receipt> receipt_;
   bool inline_commit_ = true;
+  bool lost_key_ = false;
 };
 
 /// Returns whether a failed commit may succeed when the action runs again

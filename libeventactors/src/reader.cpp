@@ -487,19 +487,30 @@ caf::expected<event_page> reader::events(const event_log& log,
     codec::bind_key(st, index++, b);
   st.bind(index, static_cast<int64_t>(limit) + 1);
   event_page page;
+  uint32_t rows = 0;
+  json::value last_id;
   for (;;) {
     auto row = st.step();
     if (!row)
       return std::move(row.error());
     if (!*row)
       break;
-    if (page.events.size() == limit) {
-      page.next_after_id = page.events.back().id;
+    if (rows == limit) {
+      page.next_after_id = std::move(last_id);
       break;
     }
+    ++rows;
     auto ev = read_event(log, st);
-    if (!ev)
-      return std::move(ev.error());
+    if (!ev) {
+      // Only events that cannot be decrypted are skipped: anything else
+      // is wrong with the file, not with one event.
+      if (!f.skip_unreadable || !is(ev.error(), errc::decryption_failed))
+        return std::move(ev.error());
+      last_id = codec::read_key(st, 0);
+      page.unreadable.push_back({last_id, std::move(ev.error())});
+      continue;
+    }
+    last_id = ev->id;
     page.events.push_back(std::move(*ev));
   }
   return page;

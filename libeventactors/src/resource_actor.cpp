@@ -132,13 +132,16 @@ bool execute(pointer self, job& j, const std::optional<std::string>& key) {
                            "done"));
     return false;
   }
-  if (j.attempt >= 2 && key) {
+  if (j.attempt >= 2) {
     // This call lost to concurrent writes twice, e.g. to synchronous
     // callers looping on its record, which run on their own threads and
-    // never queue here. Take the record's turn with them and commit
-    // directly: this actor blocks for one commit, but the call cannot
-    // starve.
-    auto turn = st.locks->lock(j.c.resource, *key);
+    // never queue here, or (a create) to other processes taking the key it
+    // generated. Take the record's turn with them and commit directly
+    // (where a retry after a lost key runs with the write lock held): this
+    // actor blocks for one commit, but the call cannot starve.
+    record_locks::lock_type turn;
+    if (key)
+      turn = st.locks->lock(j.c.resource, *key);
     j.reply(run_direct(st.ex, j.c, *st.queue, *st.gate));
     return false;
   }

@@ -25,6 +25,7 @@
 
 #include "checkpointer.hpp"
 #include "codec.hpp"
+#include "crypto.hpp"
 #include "direct_call.hpp"
 #include "detail/log.hpp"
 #include "event_log_actor.hpp"
@@ -446,6 +447,12 @@ runtime::start(caf::actor_system& sys, app definitions, runtime_options opts) {
       return make_error(errc::invalid_definition,
                         "event_log " + log.name() + ": "
                           + message(id.error()));
+    // Checked here too for providers other than the built-in ones.
+    if (auto why = crypto::key_id_problem(*id))
+      return make_error(errc::invalid_definition,
+                        "event_log " + log.name() + ": the current key id \""
+                          + *id + "\" of the " + log.keys()->describe() + " "
+                          + *why);
     if (auto k = log.keys()->key(*id); !k)
       return make_error(errc::invalid_definition,
                         "event_log " + log.name() + ": "
@@ -830,6 +837,9 @@ caf::expected<event_page> runtime::events(const event_filter& filter) {
 caf::error runtime::for_each_event(
   event_filter filter, const std::function<bool(const event&)>& fn) {
   filter.limit = 1000;
+  // No page to list skipped events in: an unreadable event fails the walk
+  // rather than vanish from it.
+  filter.skip_unreadable = false;
   for (;;) {
     auto page = events(filter);
     if (!page)

@@ -699,6 +699,14 @@ caf::error migrate(sqlite3* db, const model& m) {
                                   "eventactors_meta (key TEXT PRIMARY KEY, "
                                   "value TEXT NOT NULL)"))
     return err;
+  // Per encrypted log and key id, the key's check value (a fixed text
+  // sealed with it): a wrong key under a known id is refused before it
+  // writes anything. Only writers create it; readers never need it.
+  if (auto err = sqlite::exec(db, "CREATE TABLE IF NOT EXISTS "
+                                  "eventactors_key_checks (log TEXT NOT "
+                                  "NULL, key_id TEXT NOT NULL, check_value "
+                                  "BLOB NOT NULL, PRIMARY KEY (log, key_id))"))
+    return err;
   for (auto& log : m.definitions().logs())
     if (auto err = migrate_log(db, log, true))
       return err;

@@ -3,9 +3,13 @@
 
 #pragma once
 
+#include <map>
 #include <memory>
+#include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
+#include <utility>
 
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
@@ -43,7 +47,9 @@ public:
     return open_;
   }
 
-  /// Starts a transaction (`BEGIN IMMEDIATE`).
+  /// Starts a transaction (`BEGIN IMMEDIATE`). When another connection
+  /// (another process) committed since this one last looked, raises the
+  /// integer key counters above every key committed since.
   [[nodiscard]] caf::error begin();
 
   /// Commits the open transaction.
@@ -86,6 +92,22 @@ private:
 
   caf::expected<json::value> write_event(const write_op& op);
 
+  /// Raises the integer key counters above the keys other connections
+  /// committed, when `PRAGMA data_version` says one did. Inside the write
+  /// transaction.
+  caf::error refresh_keys();
+
+  /// Fails an insert whose generated key another process used meanwhile
+  /// (with `errc::concurrent_modification`: the action runs again).
+  caf::error check_generated_key(const resource_info& res,
+                                 const write_op& op);
+
+  /// Checks `key` against the check value the file keeps for `key_id` of
+  /// `log`, and stores one when there is none (after checking the key
+  /// against an event sealed with it, if any). Inside a write transaction.
+  caf::error check_key(const event_log& log, const std::string& key_id,
+                       const encryption_key& key);
+
   std::shared_ptr<const model> model_;
   sqlite::database db_;
   sqlite::statement_cache cache_;
@@ -94,6 +116,15 @@ private:
   uuid::v7_sequence event_ids_;
   /// The INSERT of each event log, built on first use.
   std::unordered_map<const event_log*, std::string> event_sql_;
+  /// `PRAGMA data_version` when this connection last looked.
+  std::optional<int64_t> data_version_;
+  /// Per event log: the largest rowid looked at for keys.
+  std::unordered_map<const event_log*, int64_t> seen_rowid_;
+  /// Per integer-key resource: keys below were possibly committed by
+  /// another process; a generated key below is checked before it is used.
+  std::unordered_map<const resource_info*, int64_t> key_floor_;
+  /// Key ids whose key was checked against the file's check value.
+  std::set<std::pair<const event_log*, std::string>> checked_keys_;
 };
 
 } // namespace eventactors

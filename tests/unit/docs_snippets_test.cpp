@@ -139,6 +139,10 @@ TEST_CASE("docs: the encryption snippet stores sealed payloads that read "
                "101112131415161718191a1b1c1d1e1f\n",
                f);
     std::fclose(f);
+    // Readable by its owner only, or it is refused.
+    std::filesystem::permissions(key_file,
+                                 std::filesystem::perms::owner_read
+                                   | std::filesystem::perms::owner_write);
   }
   app a;
   // --(rst-encryption-begin)--

@@ -31,7 +31,9 @@ struct options {
   std::optional<app> definitions = std::nullopt;
   /// Builds the library for `--app` files (default: the built-ins). Called
   /// with the directory of the database, against which relative outbox
-  /// files resolve.
+  /// files resolve. The built-in `key_file` provider is then replaced by
+  /// one resolving against the definition file's directory (a provider of
+  /// the program's own under that name is kept).
   std::function<json_library(const std::filesystem::path& base_dir)> library
     = nullptr;
 };

@@ -13,8 +13,19 @@
 
 namespace eventactors {
 
-/// A 256-bit AES key.
-using encryption_key = std::array<uint8_t, 32>;
+/// A 256-bit AES key. Its bytes are wiped (`OPENSSL_cleanse`) when it is
+/// destroyed, so no copy leaves key material behind in freed memory.
+struct encryption_key : std::array<uint8_t, 32> {
+  encryption_key() noexcept : std::array<uint8_t, 32>{} {
+    // nop
+  }
+
+  encryption_key(const encryption_key&) = default;
+
+  encryption_key& operator=(const encryption_key&) = default;
+
+  ~encryption_key();
+};
 
 /// Supplies the keys of an encrypted event log. Keys never appear in the
 /// definitions: the definitions name a provider, the provider reads keys
@@ -43,12 +54,14 @@ public:
 
 /// Keys from a file, read once on first use: one key per line, `ID HEX`
 /// with 64 hexadecimal digits; `#` starts a comment. The last key is the
-/// current one. The file should be readable only by the service's user.
+/// current one. Ids hold no space, comma or colon. A file that its group or other users may read (any of the
+/// permission bits 0077) is refused, naming the file and the fix
+/// (`chmod 600`), as ssh refuses a private key file.
 std::shared_ptr<key_provider> key_file_provider(std::string path);
 
 /// Keys from an environment variable, read once on first use:
 /// `ID:HEX,ID:HEX,...` with 64 hexadecimal digits per key; the last key is
-/// the current one.
+/// the current one. Ids hold no space, comma or colon.
 std::shared_ptr<key_provider>
 env_key_provider(std::string variable = "EVENTACTORS_KEYS");
 

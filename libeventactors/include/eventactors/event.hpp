@@ -119,11 +119,26 @@ struct event_filter {
   bool descending = false;
   /// At most this many events per page (at most 10000).
   uint32_t limit = 1000;
+  /// With true, an event that cannot be read (an encrypted event whose key
+  /// is missing or wrong, or whose stored bytes were changed) does not fail
+  /// the page: it is listed in `event_page::unreadable`, and the page goes
+  /// on with the next event. Replay never skips an event.
+  bool skip_unreadable = false;
+};
+
+/// An event a page could not read (see `event_filter::skip_unreadable`).
+struct unreadable_event {
+  json::value id;
+  /// Why: an `errc::decryption_failed` error naming the event.
+  caf::error error;
 };
 
 /// One page of events and the cursor for the next one.
 struct event_page {
   std::vector<event> events;
+  /// With `event_filter::skip_unreadable`: the events of the page that
+  /// could not be read, by id, in page order. They count against the limit.
+  std::vector<unreadable_event> unreadable;
   /// Pass as `after_id` to read the next page; null when this was the last.
   json::value next_after_id;
 };
