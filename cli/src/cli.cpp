@@ -6,13 +6,16 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <map>
 #include <random>
 #include <sstream>
+#include <system_error>
 
 #include <CLI/CLI.hpp>
 
@@ -272,6 +275,93 @@ CLI::Validator count_arg() {
     },
     "COUNT");
 }
+
+// -- reading stdin in bounded memory ---------------------------------------------------
+
+/// Reads lines from a file descriptor keeping at most `max` bytes of one
+/// line: a longer line is read past and reported, never held, so a huge
+/// line costs no more memory than a line at the limit.
+class line_reader {
+public:
+  enum class status { line, too_long, end, failed };
+
+  line_reader(int fd, std::size_t max) : fd_(fd), max_(max), buf_(64 * 1024) {
+    // nop
+  }
+
+  /// Reads the next line into `line` (without its newline). `too_long`
+  /// leaves `line` empty; `failed` sets `error()`.
+  status next(std::string& line) {
+    line.clear();
+    bool skipping = false;
+    // Whether this line has begun: a last line without a newline counts.
+    bool begun = false;
+    for (;;) {
+      if (pos_ == end_) {
+        if (eof_)
+          return skipping ? status::too_long
+                          : (begun ? status::line : status::end);
+        if (!fill())
+          return status::failed;
+        continue;
+      }
+      auto* begin = buf_.data() + pos_;
+      auto* nl = static_cast<const char*>(
+        std::memchr(begin, '\n', end_ - pos_));
+      auto n = nl ? static_cast<std::size_t>(nl - begin) : end_ - pos_;
+      begun = true;
+      if (!skipping && line.size() + n > max_) {
+        skipping = true;
+        line.clear();
+        line.shrink_to_fit();
+      }
+      if (!skipping)
+        line.append(begin, n);
+      pos_ += n;
+      if (nl) {
+        ++pos_;
+        return skipping ? status::too_long : status::line;
+      }
+    }
+  }
+
+  const std::string& error() const noexcept {
+    return error_;
+  }
+
+private:
+  bool fill() {
+    for (;;) {
+      auto n = ::read(fd_, buf_.data(), buf_.size());
+      if (n > 0) {
+        pos_ = 0;
+        end_ = static_cast<std::size_t>(n);
+        return true;
+      }
+      if (n == 0) {
+        pos_ = end_ = 0;
+        eof_ = true;
+        return true;
+      }
+      if (errno != EINTR) {
+        error_ = std::generic_category().message(errno);
+        return false;
+      }
+    }
+  }
+
+  int fd_;
+  std::size_t max_;
+  std::vector<char> buf_;
+  std::size_t pos_ = 0;
+  std::size_t end_ = 0;
+  bool eof_ = false;
+  std::string error_;
+};
+
+/// Room on a batch line for what surrounds its input and metadata (the
+/// resource, action, id and actor), beyond `max_input_bytes`.
+constexpr std::size_t batch_line_slack = 64 * 1024;
 
 // -- the session: an app and a runtime ---------------------------------------------
 
@@ -554,11 +644,24 @@ std::optional<failure> cmd_run(session& s, const common& c,
 std::optional<failure> cmd_batch(session& s, const common& c, bool& any_failed) {
   if (auto f = s.open(false))
     return f;
+  // The limit holds while reading: a line longer than any valid call is
+  // skipped without being kept in memory.
+  auto max_line = s.rt().options().max_input_bytes + batch_line_slack;
+  line_reader in{STDIN_FILENO, max_line};
   std::string line;
   size_t n = 0;
-  while (std::getline(std::cin, line)) {
+  for (;;) {
+    auto st = in.next(line);
+    if (st == line_reader::status::end)
+      break;
+    if (st == line_reader::status::failed)
+      return failure{exit_failed,
+                     make_error(errc::invalid_input,
+                                "cannot read stdin after line "
+                                  + std::to_string(n) + ": " + in.error())};
     ++n;
-    if (line.find_first_not_of(" \t\r") == std::string::npos)
+    if (st == line_reader::status::line
+        && line.find_first_not_of(" \t\r") == std::string::npos)
       continue;
     auto reply = [&](caf::expected<record> r) {
       if (!r)
@@ -582,6 +685,16 @@ std::optional<failure> cmd_batch(session& s, const common& c, bool& any_failed) 
       }
       std::cout.flush();
     };
+    if (st == line_reader::status::too_long) {
+      reply(make_error(errc::input_too_large,
+                       "line " + std::to_string(n) + ": longer than "
+                         + std::to_string(max_line)
+                         + " bytes (max_input_bytes "
+                         + std::to_string(max_line - batch_line_slack)
+                         + " plus 64 KiB for the rest of the line); not "
+                           "read"));
+      continue;
+    }
     auto obj = parse_object(line, "JSON");
     if (!obj) {
       reply(obj.error());

@@ -5,10 +5,10 @@
 
 #include <cmath>
 #include <cstdint>
-#include <regex>
 
 #include <boost/json/serialize.hpp>
 
+#include "regex.hpp"
 #include "utf8.hpp"
 
 namespace eventactors {
@@ -209,14 +209,9 @@ validation string_length(std::string field, int64_t min, int64_t max) {
 
 validation match(std::string field, std::string pattern) {
   auto name = "match(" + field + ")";
-  // Compile once; an invalid pattern fails every check with a clear error.
-  std::shared_ptr<const std::regex> re;
-  try {
-    re = std::make_shared<const std::regex>(pattern,
-                                            std::regex::ECMAScript);
-  } catch (const std::regex_error&) {
-    re = nullptr;
-  }
+  // Compile once; an invalid pattern fails every check with a clear error
+  // (app definitions refuse it when they load).
+  auto re = std::make_shared<const regex>(pattern);
   return validation{
     std::move(name),
     [field = std::move(field), pattern = std::move(pattern),
@@ -224,12 +219,13 @@ validation match(std::string field, std::string pattern) {
       auto& x = field_value(cs, field);
       if (x.is_null())
         return std::nullopt;
-      if (!re)
-        return field_error{field, "invalid pattern " + pattern};
+      if (!re->ok())
+        return field_error{field, "invalid pattern " + pattern + ": "
+                                    + re->error()};
       if (!x.is_string())
         return field_error{field, "must be a string"};
       auto& str = x.get_string();
-      if (!std::regex_search(str.begin(), str.end(), *re))
+      if (!re->search({str.data(), str.size()}))
         return field_error{field, "must match " + pattern};
       return std::nullopt;
     }};

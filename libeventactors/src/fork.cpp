@@ -3,8 +3,17 @@
 
 #include "fork.hpp"
 
+#include <cerrno>
+#include <cstdio>
 #include <filesystem>
-#include <random>
+#include <string_view>
+#include <system_error>
+#include <utility>
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <boost/json/serialize.hpp>
 
@@ -14,6 +23,7 @@
 #include "schema.hpp"
 #include "sqlite/database.hpp"
 #include "sqlite/statement.hpp"
+#include "uuid.hpp"
 #include "writer.hpp"
 
 namespace eventactors {
@@ -119,27 +129,36 @@ caf::error check_cut(sqlite3* live, const event_log& log,
   return {};
 }
 
+/// A rebuilt copy: its write connection, still open, and what the replay
+/// did.
+struct built_copy {
+  writer w;
+  replay_summary summary;
+};
+
 /// Copies the cut's events from `live` into a fresh database at `target`
 /// and replays them there.
-caf::expected<replay_summary> build_copy(std::shared_ptr<const model> m,
-                                         const runtime_options& opts,
-                                         sqlite3* live,
-                                         const event_log& log,
-                                         const replay_request& req,
-                                         const std::string& target,
-                                         const progress_fn& progress) {
+caf::expected<built_copy> build_copy(std::shared_ptr<const model> m,
+                                     const sqlite::open_options& copts,
+                                     const runtime_options& opts,
+                                     sqlite3* live, const event_log& log,
+                                     const replay_request& req,
+                                     const std::string& target,
+                                     const progress_fn& progress) {
   if (auto err = check_cut(live, log, req))
     return err;
-  auto w = writer::open(m, target, connection_options(opts), opts.env);
+  auto w = writer::open(m, target, copts, opts.env);
   if (!w)
     return std::move(w.error());
   auto copied = copy_events(*m, live, *w, log, req);
   if (!copied)
     return std::move(copied.error());
-  replayer rp{m, opts, *w};
   replay_request all;
   all.log = log.name();
-  return rp.run(all, progress);
+  auto summary = replayer{m, opts, *w}.run(all, progress);
+  if (!summary)
+    return std::move(summary.error());
+  return built_copy{std::move(*w), std::move(*summary)};
 }
 
 /// Reads one row's attribute values.
@@ -235,14 +254,167 @@ caf::error compare(const resource& def, sqlite3* live, sqlite3* replayed,
   return {};
 }
 
-std::string scratch_path() {
-  std::random_device rd;
-  auto dir = std::filesystem::temp_directory_path();
-  return (dir
-          / ("eventactors-verify-" + std::to_string(rd()) + "-"
-             + std::to_string(rd()) + ".db"))
-    .string();
+/// Switches the connection's file from WAL to rollback journal mode, which
+/// writes every page back into the file and removes the -wal file.
+caf::error leave_wal(sqlite3* db, const std::string& path) {
+  auto stmt = sqlite::statement::prepare(db, "PRAGMA journal_mode=DELETE",
+                                         false);
+  if (!stmt)
+    return std::move(stmt.error());
+  auto row = stmt->step();
+  if (!row)
+    return std::move(row.error());
+  std::string mode{*row ? stmt->column_text(0) : std::string_view{}};
+  if (mode != "delete")
+    return make_error(errc::storage_failure,
+                      "fork: cannot move " + path
+                        + " out of WAL mode (journal_mode is " + mode + ")");
+  return {};
 }
+
+std::string system_message(int e) {
+  return std::generic_category().message(e);
+}
+
+/// Syncs the directory at `dir`, so that a rename in it is durable.
+caf::error sync_directory(const std::string& dir) {
+  auto fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    return make_error(errc::storage_failure,
+                      "fork: cannot open folder " + dir + ": "
+                        + system_message(errno));
+  auto rc = ::fsync(fd);
+  auto e = errno;
+  ::close(fd);
+  if (rc != 0)
+    return make_error(errc::storage_failure,
+                      "fork: cannot sync folder " + dir + ": "
+                        + system_message(e));
+  return {};
+}
+
+/// The file a fork is built in before it takes its name: hidden, beside
+/// the target (a rename within one folder is atomic), locked with flock for
+/// as long as the fork runs, so that a later fork can tell the temp file of
+/// a killed fork from one in progress.
+class fork_file {
+public:
+  /// The names of temp files for `target` start with this.
+  static std::string prefix(const std::filesystem::path& target) {
+    return "." + target.filename().string() + ".fork-";
+  }
+
+  /// Creates a new, empty, locked temp file beside `target`.
+  static caf::expected<fork_file> create(const std::filesystem::path& target) {
+    for (int attempt = 0; attempt < 8; ++attempt) {
+      auto name = uuid::format(uuid::random_v4());
+      std::erase(name, '-');
+      auto path = (target.parent_path() / (prefix(target) + name)).string();
+      auto fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC,
+                       0644);
+      if (fd < 0) {
+        if (errno == EEXIST)
+          continue;
+        return make_error(errc::storage_failure,
+                          "fork: cannot create " + path + ": "
+                            + system_message(errno));
+      }
+      fork_file result{path, fd};
+      if (::flock(fd, LOCK_EX | LOCK_NB) != 0)
+        continue; // a cleaner took it for stale: try another name
+      // Still ours under that name? A cleaner may have removed it between
+      // the open and the lock.
+      struct stat a;
+      struct stat b;
+      if (::fstat(fd, &a) == 0 && ::stat(path.c_str(), &b) == 0
+          && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+        return result;
+      result.path_.clear(); // not ours to remove any more
+    }
+    return make_error(errc::storage_failure,
+                      "fork: cannot create a temp file beside "
+                        + target.string());
+  }
+
+  /// Removes the temp files (with their -wal, -shm, -journal) of forks to
+  /// `target` that were killed: those that nobody holds locked.
+  static void remove_stale(const std::filesystem::path& target) {
+    auto pre = prefix(target);
+    std::error_code ec;
+    std::filesystem::directory_iterator it{target.parent_path(), ec};
+    for (; !ec && it != std::filesystem::directory_iterator{};
+         it.increment(ec)) {
+      auto name = it->path().filename().string();
+      if (!name.starts_with(pre) || name.find('-', pre.size()) != name.npos)
+        continue; // not a main file of ours
+      auto fd = ::open(it->path().c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0)
+        continue;
+      if (::flock(fd, LOCK_EX | LOCK_NB) == 0)
+        remove_database(it->path().string());
+      ::close(fd);
+    }
+  }
+
+  fork_file(fork_file&& other) noexcept
+    : path_(std::move(other.path_)), fd_(std::exchange(other.fd_, -1)) {
+    other.path_.clear();
+  }
+
+  fork_file& operator=(fork_file&&) = delete;
+
+  /// Removes the file unless it took its final name.
+  ~fork_file() {
+    // The files go before the lock does: no cleaner removes them twice.
+    if (!path_.empty())
+      remove_database(path_);
+    if (fd_ >= 0)
+      ::close(fd_);
+  }
+
+  const std::string& path() const noexcept {
+    return path_;
+  }
+
+  /// Syncs the complete file and gives it the name `target`, which must
+  /// not exist; syncs the folder. @pre no connection to the file is open.
+  caf::error publish(const std::string& target) {
+    if (::fsync(fd_) != 0)
+      return make_error(errc::storage_failure,
+                        "fork: cannot sync " + path_ + ": "
+                          + system_message(errno));
+    // Never over a file that appeared meanwhile: a plain rename would
+    // replace it. File systems without RENAME_NOREPLACE get a hard link,
+    // which fails on an existing name as well.
+    auto rc = ::renameat2(AT_FDCWD, path_.c_str(), AT_FDCWD, target.c_str(),
+                          RENAME_NOREPLACE);
+    auto e = rc == 0 ? 0 : errno;
+    if (e == EINVAL || e == ENOSYS || e == ENOTSUP) {
+      rc = ::link(path_.c_str(), target.c_str());
+      e = rc == 0 ? 0 : errno;
+    }
+    if (e == EEXIST)
+      return make_error(errc::invalid_input,
+                        "fork: " + target
+                          + " exists already; a fork is a new file");
+    if (e != 0)
+      return make_error(errc::storage_failure,
+                        "fork: cannot create " + target + ": "
+                          + system_message(e));
+    remove_database(path_); // the temp name (after a link), any -shm left
+    path_.clear();
+    auto dir = std::filesystem::path{target}.parent_path().string();
+    return sync_directory(dir.empty() ? "." : dir);
+  }
+
+private:
+  fork_file(std::string path, int fd) : path_(std::move(path)), fd_(fd) {
+    // nop
+  }
+
+  std::string path_;
+  int fd_ = -1;
+};
 
 } // namespace
 
@@ -266,10 +438,32 @@ caf::expected<replay_summary> fork_database(std::shared_ptr<const model> m,
   auto snap = snapshot::open(live, opts);
   if (!snap)
     return std::move(snap.error());
-  auto result = build_copy(m, opts, snap->get(), *log, req, target, progress);
-  if (!result)
-    remove_database(target);
-  return result;
+  // Built under a temp name and renamed when complete: a fork killed half
+  // way leaves no file under the target's name, and its temp file goes
+  // the next time a fork to that target runs.
+  auto abs_target = std::filesystem::absolute(target, ec);
+  if (ec)
+    return make_error(errc::invalid_input,
+                      "fork: " + target + ": " + ec.message());
+  fork_file::remove_stale(abs_target);
+  auto tmp = fork_file::create(abs_target);
+  if (!tmp)
+    return std::move(tmp.error());
+  replay_summary summary;
+  {
+    auto copy = build_copy(m, connection_options(opts), opts, snap->get(),
+                           *log, req, tmp->path(), progress);
+    if (!copy)
+      return std::move(copy.error());
+    // Out of WAL mode: the file holds everything itself when it is
+    // renamed, with no -wal file beside it under the temp name.
+    if (auto err = leave_wal(copy->w.get(), tmp->path()))
+      return err;
+    summary = std::move(copy->summary);
+  } // closes the connection
+  if (auto err = tmp->publish(target))
+    return err;
+  return summary;
 }
 
 caf::expected<verify_report> verify_database(std::shared_ptr<const model> m,
@@ -285,28 +479,22 @@ caf::expected<verify_report> verify_database(std::shared_ptr<const model> m,
   auto snap = snapshot::open(live, opts);
   if (!snap)
     return std::move(snap.error());
-  auto scratch = scratch_path();
-  struct cleanup {
-    std::string path;
-    ~cleanup() {
-      remove_database(path);
-    }
-  } guard{scratch};
+  // The scratch copy holds the records in plain text. SQLite's private
+  // temporary database (an empty file name) is created with mode 0600 and
+  // unlinked as soon as it is opened: no other user can read it, and it
+  // vanishes with the connection however the process ends, a kill
+  // included. Pages stay in the page cache until it fills.
+  auto copts = connection_options(opts);
+  copts.wal = false;
   replay_request all;
   all.log = log->name();
   verify_report report;
-  auto summary = build_copy(m, opts, snap->get(), *log, all, scratch,
-                            progress);
-  if (!summary)
-    return std::move(summary.error());
-  report.replay = std::move(*summary);
-  auto copts = connection_options(opts);
-  copts.mode = sqlite::open_mode::read_only;
-  auto replayed = sqlite::database::open(scratch, copts);
-  if (!replayed)
-    return std::move(replayed.error());
+  auto copy = build_copy(m, copts, opts, snap->get(), *log, all, "", progress);
+  if (!copy)
+    return std::move(copy.error());
+  report.replay = std::move(copy->summary);
   for (auto& name : m->tracked_by(log->name()))
-    if (auto err = compare(*m->find(name)->def, snap->get(), replayed->get(),
+    if (auto err = compare(*m->find(name)->def, snap->get(), copy->w.get(),
                            report, max_differences))
       return err;
   return report;

@@ -19,8 +19,10 @@ namespace eventactors {
 /// Replays the events of `req.log` up to its cut from the database at
 /// `live` into a new database file at `target`: copies those events from
 /// one snapshot of the live file, then rebuilds the records there. The live
-/// file is only read. Refuses an existing `target`; removes a half-made one
-/// on failure.
+/// file is only read. Refuses an existing `target`. Builds the copy in a
+/// locked temp file beside `target` and links it under that name only when
+/// complete (synced, out of WAL mode); removes the temp file on failure, and
+/// the temp files of earlier forks to `target` that were killed.
 caf::expected<replay_summary> fork_database(std::shared_ptr<const model> m,
                                             const runtime_options& opts,
                                             const std::string& live,
@@ -28,7 +30,8 @@ caf::expected<replay_summary> fork_database(std::shared_ptr<const model> m,
                                             const std::string& target,
                                             const progress_fn& progress);
 
-/// Replays every event of `log` into a scratch copy and compares the
+/// Replays every event of `log` into a scratch copy (SQLite's private
+/// temporary database: mode 0600, unlinked when created) and compares the
 /// records of the log's resources with the live ones (the same snapshot the
 /// events came from), field by field.
 caf::expected<verify_report> verify_database(std::shared_ptr<const model> m,

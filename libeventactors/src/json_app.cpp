@@ -7,7 +7,6 @@
 #include <cctype>
 #include <fstream>
 #include <mutex>
-#include <regex>
 #include <set>
 #include <sstream>
 
@@ -15,6 +14,7 @@
 #include "eventactors/error.hpp"
 #include "eventactors/resource.hpp"
 #include "json_text.hpp"
+#include "regex.hpp"
 
 namespace eventactors {
 
@@ -539,12 +539,11 @@ json_library json_library::builtins(std::filesystem::path base_dir) {
       return bad<validation>(*err);
     if (auto err = string_param(spec, "pattern", pattern))
       return bad<validation>(*err);
-    try {
-      std::regex probe{pattern, std::regex::ECMAScript};
-    } catch (const std::regex_error& e) {
-      return bad<validation>("pattern: not a valid regular expression: "
-                             + std::string{e.what()});
-    }
+    // RE2 syntax (linear-time matching): backreferences and lookaround,
+    // which need backtracking, are refused here, at load time.
+    if (regex probe{pattern}; !probe.ok())
+      return bad<validation>("pattern: not a valid regular expression (RE2 "
+                             "syntax): " + probe.error());
     return validations::match(field, pattern);
   });
   lib.add_validation("one_of", [](const json::object& spec)
@@ -1719,9 +1718,22 @@ caf::expected<app> load_app_file(const std::string& path,
   if (!in)
     return make_error(errc::invalid_input,
                       "cannot read app definition " + path);
-  std::ostringstream buf;
-  buf << in.rdbuf();
-  auto doc = parse_json(buf.str(), path);
+  // Read in bounded memory: a device or a runaway file (--app /dev/zero)
+  // is refused at the limit instead of filling memory.
+  constexpr std::size_t max_bytes = std::size_t{16} << 20;
+  std::string text;
+  char chunk[65536];
+  while (in.read(chunk, sizeof chunk) || in.gcount() > 0) {
+    text.append(chunk, static_cast<std::size_t>(in.gcount()));
+    if (text.size() > max_bytes)
+      return make_error(errc::invalid_input,
+                        "app definition " + path
+                          + " is larger than 16 MiB");
+  }
+  if (in.bad())
+    return make_error(errc::invalid_input,
+                      "cannot read app definition " + path);
+  auto doc = parse_json(text, path);
   if (!doc)
     return std::move(doc.error());
   auto result = load_app(*doc, lib);

@@ -3,8 +3,16 @@
 
 #include "uuid.hpp"
 
+#include <fcntl.h>
+#include <pthread.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
 #include <mutex>
-#include <random>
 
 #include "detail/hex.hpp"
 
@@ -15,6 +23,84 @@ namespace {
 void put64(bytes& out, size_t pos, uint64_t x) {
   for (size_t i = 0; i < 8; ++i)
     out[pos + i] = static_cast<uint8_t>(x >> (56 - 8 * i));
+}
+
+/// Counts the fork(2)s of this process: a child drops the random bytes
+/// it inherited, which its parent uses too.
+std::atomic<uint64_t> fork_generation{0};
+
+void on_fork_child() {
+  fork_generation.fetch_add(1, std::memory_order_relaxed);
+}
+
+/// Random bytes from the operating system's CSPRNG (getrandom(2)), fetched
+/// 4 KiB at a time: one system call serves 128 UUIDs.
+class random_pool {
+public:
+  random_pool() {
+    static std::once_flag registered;
+    std::call_once(registered,
+                   [] { ::pthread_atfork(nullptr, nullptr, on_fork_child); });
+  }
+
+  ~random_pool() {
+    std::memset(buf_, 0, sizeof buf_);
+  }
+
+  uint64_t next() {
+    auto gen = fork_generation.load(std::memory_order_relaxed);
+    if (pos_ + 8 > sizeof buf_ || gen != generation_) {
+      refill();
+      generation_ = gen;
+    }
+    uint64_t x = 0;
+    std::memcpy(&x, buf_ + pos_, 8);
+    std::memset(buf_ + pos_, 0, 8); // used bytes are not kept
+    pos_ += 8;
+    return x;
+  }
+
+private:
+  void refill() {
+    size_t got = 0;
+    while (got < sizeof buf_) {
+      auto n = ::getrandom(buf_ + got, sizeof buf_ - got, 0);
+      if (n > 0) {
+        got += static_cast<size_t>(n);
+      } else if (n < 0 && errno != EINTR) {
+        // Only a kernel before 3.17 or a seccomp filter gets here.
+        if (!read_urandom(buf_ + got, sizeof buf_ - got))
+          std::abort(); // ids from a predictable source would be worse
+        got = sizeof buf_;
+      }
+    }
+    pos_ = 0;
+  }
+
+  static bool read_urandom(unsigned char* out, size_t len) {
+    auto fd = ::open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+      return false;
+    size_t got = 0;
+    while (got < len) {
+      auto n = ::read(fd, out + got, len - got);
+      if (n > 0)
+        got += static_cast<size_t>(n);
+      else if (n == 0 || errno != EINTR)
+        break;
+    }
+    ::close(fd);
+    return got == len;
+  }
+
+  unsigned char buf_[4096];
+  size_t pos_ = sizeof buf_;
+  uint64_t generation_ = 0;
+};
+
+uint64_t random64() {
+  thread_local random_pool pool;
+  return pool.next();
 }
 
 } // namespace
@@ -29,13 +115,8 @@ bytes v4_from(uint64_t hi, uint64_t lo) {
 }
 
 bytes random_v4() {
-  thread_local std::mt19937_64 rng{[] {
-    std::random_device rd;
-    std::seed_seq seq{rd(), rd(), rd(), rd(), rd(), rd(), rd(), rd()};
-    return std::mt19937_64{seq};
-  }()};
-  auto hi = rng();
-  auto lo = rng();
+  auto hi = random64();
+  auto lo = random64();
   return v4_from(hi, lo);
 }
 
@@ -80,9 +161,8 @@ bytes v7_sequence::next(timestamp now, uint64_t r1, uint64_t r2) {
 bytes next_v7(timestamp now) {
   static std::mutex mtx;
   static v7_sequence seq;
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  auto r1 = rng();
-  auto r2 = rng();
+  auto r1 = random64();
+  auto r2 = random64();
   std::lock_guard<std::mutex> guard{mtx};
   return seq.next(now, r1, r2);
 }

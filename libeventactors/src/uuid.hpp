@@ -15,7 +15,8 @@ namespace eventactors::uuid {
 
 using bytes = std::array<uint8_t, 16>;
 
-/// Returns a random version 4 UUID (thread-safe).
+/// Returns a random version 4 UUID, from the operating system's CSPRNG
+/// (thread-safe; a forked child never repeats its parent's).
 bytes random_v4();
 
 /// Builds a version 4 UUID from 128 random bits.
@@ -37,7 +38,8 @@ private:
   uint16_t counter_ = 0;
 };
 
-/// Returns the next version 7 UUID of a process-wide sequence (thread-safe).
+/// Returns the next version 7 UUID of a process-wide sequence, its random
+/// bits from the operating system's CSPRNG (thread-safe).
 bytes next_v7(timestamp now);
 
 /// Formats as canonical lowercase text with dashes.

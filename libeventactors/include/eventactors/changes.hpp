@@ -72,7 +72,9 @@ validation absent(std::string field);
 /// a bound of -1 is open.
 validation string_length(std::string field, int64_t min, int64_t max = -1);
 
-/// A string matches the ECMAScript regular expression `pattern`.
+/// A string contains a match of the regular expression `pattern`, in RE2
+/// syntax (linear-time matching; no backreferences or lookaround). An
+/// invalid pattern fails every check, naming the problem.
 validation match(std::string field, std::string pattern);
 
 /// The value is one of `values`.

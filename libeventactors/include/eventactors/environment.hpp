@@ -26,7 +26,10 @@ struct environment {
   /// Successive calls return increasing values.
   std::function<std::string()> uuid_v7;
 
-  /// The real clock and random UUIDs.
+  /// The real clock, and UUIDs whose random bits come from the operating
+  /// system's CSPRNG (getrandom(2), fetched 4 KiB at a time per thread and
+  /// never shared with a child process after fork): unpredictable, unlike
+  /// those of `deterministic`.
   static environment system();
 
   /// A reproducible environment: the clock starts at `start` and advances

@@ -99,8 +99,9 @@ caf::expected<app> load_app(const json::value& doc,
                             = json_library::builtins());
 
 /// Reads and parses the JSON file at `path` (a syntax error names line and
-/// column), then `load_app`. Relative outbox files resolve against the
-/// file's directory unless `lib` says otherwise.
+/// column; a file larger than 16 MiB is refused), then `load_app`.
+/// Relative outbox files resolve against the file's directory unless `lib`
+/// says otherwise.
 caf::expected<app> load_app_file(const std::string& path);
 
 /// Like `load_app_file`, with a library of the application's own.

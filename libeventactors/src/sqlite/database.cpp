@@ -135,7 +135,7 @@ caf::expected<database> database::open(const std::string& path,
     }
   }
   std::string pragmas;
-  if (opts.mode == open_mode::read_write)
+  if (opts.mode == open_mode::read_write && opts.wal)
     pragmas += "PRAGMA journal_mode=WAL;";
   pragmas += "PRAGMA synchronous=" + opts.synchronous + ";";
   pragmas += "PRAGMA cache_size=-" + std::to_string(opts.cache_kib) + ";";
@@ -145,7 +145,7 @@ caf::expected<database> database::open(const std::string& path,
     return make_error(errc::storage_failure,
                       "cannot configure database " + path + ": "
                         + message(err));
-  if (opts.mode == open_mode::read_write) {
+  if (opts.mode == open_mode::read_write && opts.wal) {
     // WAL must really be on: a file on a filesystem without shared memory
     // support would silently stay in rollback mode.
     sqlite3_stmt* stmt = nullptr;

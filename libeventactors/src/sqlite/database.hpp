@@ -26,6 +26,10 @@ struct open_options {
   int cache_kib = 16 * 1024;
   /// How long a statement waits for a lock held by another connection.
   int busy_timeout_ms = 5000;
+  /// Whether a read_write connection switches its file to WAL (and fails
+  /// when it cannot). Off for SQLite's private temporary database (an
+  /// empty path), which cannot use WAL.
+  bool wal = true;
 };
 
 /// One SQLite connection in WAL mode, closed on destruction.
