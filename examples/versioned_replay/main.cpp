@@ -38,8 +38,8 @@ std::string text(const json::value& x) {
   return x.is_string() ? std::string{x.get_string()} : json::serialize(x);
 }
 
-// Version 1, as it ran last year. (Version 2 drops `name` and `newsletter`;
-// their columns stay in the table, which works because they allow nil.)
+// Version 1, as it ran last year. (Version 2 drops `name` and `newsletter`
+// and declares them dropped, so that their columns go when it first starts.)
 app make_app_v1() {
   app a;
   a.add(event_log{"events"});
@@ -82,6 +82,10 @@ app make_app_v2() {
     .attribute("given_name", types::string())
     .attribute("family_name", types::string())
     .timestamps();
+  // v1's columns: the name now lives in given_name and family_name, the
+  // newsletter choice in Mail.Subscription. Declared dropped, their data is
+  // deleted when v2 first starts; replay rebuilds the new columns.
+  user.drop_attribute("name").drop_attribute("newsletter");
   user.events("events")
     .create_timestamp("created_at")
     .current_action_versions({{"create", 2}})

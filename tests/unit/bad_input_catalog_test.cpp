@@ -974,7 +974,7 @@ std::vector<bad_case> cli_cases() {
      {"987654"}, 1},
     {"tool: replay to a negative event id", "cli",
      tool({"replay", "--last-event-id", "-5"}), errc::invalid_input,
-     {"-5"}, 1},
+     {"-5"}, 2},
     {"tool: replay to a malformed time", "cli",
      tool({"replay", "--point-in-time", "2026-02-30T00:00:00Z"}),
      errc::invalid_input, {"--point-in-time"}, 2},
