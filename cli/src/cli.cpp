@@ -237,6 +237,23 @@ std::string json_kind(const json::value& v) {
   return "a value";
 }
 
+/// Whether `x` is a positive integer in plain digits (no sign, no spaces,
+/// no leading zero) that fits 64 bits.
+bool plain_positive_integer(const std::string& x) {
+  return !x.empty() && x.size() < 19 && x.front() != '0'
+         && std::all_of(x.begin(), x.end(),
+                        [](char ch) { return ch >= '0' && ch <= '9'; });
+}
+
+/// Whether `x` could be an event id of some log: a positive integer or a
+/// UUID. Checked before the database is opened, so that a malformed id
+/// is refused before anything touches the file.
+bool event_id_shaped(const std::string& x) {
+  json::value id;
+  return plain_positive_integer(x)
+         || !types::uuid().cast(json::value(json::string{x}), id);
+}
+
 /// An event id given on the command line: digits only for a log with
 /// integer ids (no sign, no spaces), a UUID for one with UUID v7 ids.
 caf::expected<json::value> event_id_arg(const event_log& log,
@@ -251,9 +268,7 @@ caf::expected<json::value> event_id_arg(const event_log& log,
                                          "got \""
                         + x + "\"");
   }
-  if (!x.empty() && x.size() < 19 && x.front() != '0'
-      && std::all_of(x.begin(), x.end(),
-                     [](char ch) { return ch >= '0' && ch <= '9'; }))
+  if (plain_positive_integer(x))
     return json::value(std::stoll(x));
   return make_error(errc::invalid_input,
                     std::string{opt} + ": expected an event id (a "
@@ -820,8 +835,8 @@ struct events_args {
 void report_unreadable(const session& s, const common& c,
                        const unreadable_event& x) {
   if (c.fmt == format::jsonl)
-    std::cerr << json::serialize(json::object{{"error", error_json(x.error)},
-                                              {"event_id", x.id}})
+    std::cerr << to_json_text(json::object{{"error", error_json(x.error)},
+                                           {"event_id", x.id}})
               << '\n';
   else
     std::cerr << s.program() << ": " << render(x.error) << '\n';
@@ -1059,6 +1074,9 @@ std::optional<failure> cmd_replay(session& s, const common& c,
   }
   if (!into.empty() && std::filesystem::exists(into))
     return usage("--into: " + into + " exists already; a fork is a new file");
+  if (!last_id.empty() && !event_id_shaped(last_id))
+    return usage("--last-event-id: expected an event id (a positive integer "
+                 "or a UUID), got \"" + last_id + "\"");
   if (auto f = s.open(true, !into.empty()))
     return f;
   if (!last_id.empty()) {

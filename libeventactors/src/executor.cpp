@@ -219,6 +219,10 @@ struct execution::impl {
   /// creates from upserts, then the action to load it), and reads inside
   /// one unit see one state.
   std::map<std::string, std::optional<stored_record>> reads;
+  /// While a replayed event runs: what its action, the actions its hooks
+  /// run and the hooks themselves see as "now" and new ids (the event's
+  /// time, ids derived from the event), never the runtime's generators.
+  std::optional<environment> replay_env;
 };
 
 namespace {
@@ -285,6 +289,8 @@ public:
   }
 
   const environment& env() const noexcept override {
+    if (auto renv = ex_.replay_environment())
+      return *renv;
     return ex_.env().options->env;
   }
 
@@ -421,9 +427,6 @@ private:
              : nullptr;
   }
 
-  /// While replaying: the next UUID derived from the event's seed.
-  std::string replay_uuid(bool v7);
-
   execution& ex_;
   execution::impl& st_;
   unit& unit_;
@@ -452,9 +455,6 @@ private:
   environment env_;
   /// The index of this action's own write in the unit.
   std::ptrdiff_t own_op_ = -1;
-  /// How many UUIDs replay_uuid derived so far, and its v7 sequence.
-  uint64_t replay_uuids_ = 0;
-  uuid::v7_sequence replay_v7_;
   /// The integer key this process generated for the created record.
   std::optional<int64_t> generated_key_;
 
@@ -471,16 +471,35 @@ uint64_t mix64(uint64_t x) {
   return x ^ (x >> 31);
 }
 
-} // namespace
-
-std::string action_run::replay_uuid(bool v7) {
-  auto n = replay_uuids_++;
-  auto r1 = mix64(replay_->seed ^ mix64(2 * n));
-  auto r2 = mix64(replay_->seed ^ mix64(2 * n + 1));
-  if (!v7)
-    return uuid::format(uuid::v4_from(r1, r2));
-  return uuid::format(replay_v7_.next(replay_->occurred_at, r1, r2));
+/// The environment of a replayed event: "now" is the event's time, and the
+/// UUIDs come from a sequence seeded by the event, so that each replay
+/// derives the same ones in the same order.
+environment make_replay_environment(timestamp at, uint64_t seed) {
+  struct state {
+    timestamp at;
+    uint64_t seed;
+    uint64_t n = 0;
+    uuid::v7_sequence v7;
+  };
+  auto st = std::make_shared<state>();
+  st->at = at;
+  st->seed = seed;
+  auto next = [st](bool v7) {
+    auto n = st->n++;
+    auto r1 = mix64(st->seed ^ mix64(2 * n));
+    auto r2 = mix64(st->seed ^ mix64(2 * n + 1));
+    if (!v7)
+      return uuid::format(uuid::v4_from(r1, r2));
+    return uuid::format(st->v7.next(st->at, r1, r2));
+  };
+  environment env;
+  env.clock = [at] { return at; };
+  env.uuid_v4 = [next] { return next(false); };
+  env.uuid_v7 = [next] { return next(true); };
+  return env;
 }
+
+} // namespace
 
 caf::expected<std::optional<overlay_entry>>
 action_run::load(const resource_info& res, const json::value& id) {
@@ -565,13 +584,12 @@ caf::error action_run::prepare() {
   if (call_.actor && res_->log)
     if (auto err = actor_columns(*res_, *call_.actor, actor_cols_))
       return err;
-  if (replay_) {
+  if (auto renv = ex_.replay_environment()) {
     // Replay never asks the runtime's clock or id generators: a value the
     // live action generated comes from the event; what a step still asks
-    // for reads the event's time and ids derived from the event.
-    env_.clock = [at = replay_->occurred_at] { return at; };
-    env_.uuid_v4 = [this] { return replay_uuid(false); };
-    env_.uuid_v7 = [this] { return replay_uuid(true); };
+    // for (and what the actions its hooks run ask for) reads the event's
+    // time and ids derived from the event.
+    env_ = *renv;
   } else {
     env_ = opts_.env;
     env_.clock = [now = opts_.env.clock()] { return now; };
@@ -1450,7 +1468,14 @@ caf::expected<record> execution::run_nested(const call& c,
 caf::expected<record> execution::run_replay(const call& c,
                                             const json::object& forced,
                                             const replay_spec& spec) {
-  return run_step(c, forced, depth_, &spec);
+  impl_->replay_env = make_replay_environment(spec.occurred_at, spec.seed);
+  auto result = run_step(c, forced, depth_, &spec);
+  impl_->replay_env.reset();
+  return result;
+}
+
+const environment* execution::replay_environment() const noexcept {
+  return impl_->replay_env ? &*impl_->replay_env : nullptr;
 }
 
 caf::expected<record> execution::run_step(const call& c,
@@ -1590,8 +1615,13 @@ caf::expected<record> execution::run_unit(executor& ex, const call& c,
     // around_transaction hook commits inline); afterwards, its hooks
     // commit the usual way again.
     std::optional<executor> locked_ex;
-    if (locked)
+    if (locked) {
       locked_ex.emplace(ex);
+      // Units that hooks run inside the locked section never ask for the
+      // lock again: this thread holds it, and waiting for it would wait on
+      // itself.
+      locked_ex->locked = nullptr;
+    }
     execution unit_ex{locked ? *locked_ex : ex, depth};
     unit_ex.pending().epoch = epoch;
     caf::expected<record> rec{caf::error{}};

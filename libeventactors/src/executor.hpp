@@ -123,6 +123,10 @@ public:
     return ex_.replaying;
   }
 
+  /// While a replayed event runs: the environment its actions and hooks
+  /// see (the event's time, ids derived from it); null otherwise.
+  const environment* replay_environment() const noexcept;
+
   /// The writes to commit.
   unit& pending() noexcept {
     return unit_;

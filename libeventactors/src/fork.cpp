@@ -310,8 +310,10 @@ public:
       auto name = uuid::format(uuid::random_v4());
       std::erase(name, '-');
       auto path = (target.parent_path() / (prefix(target) + name)).string();
+      // Owner-only, like verify's scratch copy: a fork holds every record,
+      // sensitive attributes included.
       auto fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC,
-                       0644);
+                       0600);
       if (fd < 0) {
         if (errno == EEXIST)
           continue;

@@ -306,7 +306,8 @@ caf::error writer::check_generated_key(const resource_info& res,
 
 caf::error writer::check_key(const event_log& log, const std::string& key_id,
                              const encryption_key& key) {
-  if (checked_keys_.count({&log, key_id}))
+  if (checked_keys_.count({&log, key_id})
+      || pending_keys_.count({&log, key_id}))
     return {};
   auto context = key_check_context(log, key_id);
   auto wrong = [&] {
@@ -335,7 +336,7 @@ caf::error writer::check_key(const event_log& log, const std::string& key_id,
       auto opened = crypto::open(key, st.column_blob(0), context);
       if (!opened || *opened != key_check_text)
         return wrong();
-      checked_keys_.emplace(&log, key_id);
+      pending_keys_.emplace(&log, key_id);
       return {};
     }
   }
@@ -384,7 +385,7 @@ caf::error writer::check_key(const event_log& log, const std::string& key_id,
   st.bind_blob(3, std::string_view{*sealed});
   if (auto err = st.run())
     return err;
-  checked_keys_.emplace(&log, key_id);
+  pending_keys_.emplace(&log, key_id);
   return {};
 }
 
@@ -396,8 +397,11 @@ caf::error writer::commit() {
     // A failed COMMIT may leave the transaction open; end it.
     if (!sqlite3_get_autocommit(db_.get()))
       sqlite3_exec(db_.get(), "ROLLBACK", nullptr, nullptr, nullptr);
+    pending_keys_.clear();
     return err;
   }
+  checked_keys_.merge(pending_keys_);
+  pending_keys_.clear();
   return {};
 }
 
@@ -405,6 +409,7 @@ void writer::rollback() noexcept {
   // Whatever `open_` says: a COMMIT that threw may have left SQLite inside
   // the transaction after `commit` cleared the flag.
   open_ = false;
+  pending_keys_.clear();
   if (!sqlite3_get_autocommit(db_.get())
       && sqlite3_exec(db_.get(), "ROLLBACK", nullptr, nullptr, nullptr)
            != SQLITE_OK)
@@ -423,6 +428,8 @@ caf::expected<unit_receipt> writer::apply(const unit& u) {
   for (auto& op : u.ops) {
     json::value id;
     if (auto err = apply_op(op, id)) {
+      // A check value this unit wrote is gone: check again next time.
+      pending_keys_.clear();
       if (run("ROLLBACK TO unit") || run("RELEASE unit")) {
         // The transaction itself is broken (e.g. after SQLITE_FULL):
         // abandon it; the caller fails every unit in it.

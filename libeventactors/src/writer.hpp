@@ -125,6 +125,10 @@ private:
   std::unordered_map<const resource_info*, int64_t> key_floor_;
   /// Key ids whose key was checked against the file's check value.
   std::set<std::pair<const event_log*, std::string>> checked_keys_;
+  /// Key ids checked inside the open transaction: they join `checked_keys_`
+  /// when it commits and are forgotten when it (or a unit) rolls back,
+  /// since the check value they may have written goes with it.
+  std::set<std::pair<const event_log*, std::string>> pending_keys_;
 };
 
 } // namespace eventactors

@@ -1777,3 +1777,18 @@ TEST_CASE("cli: batch names a key of the wrong kind; control characters in "
   r = a({"list", "Accounts.User"});
   CHECK_THAT(r.out, Contains("two\\nlines \\x1b[31m"));
 }
+
+TEST_CASE("cli: a malformed --last-event-id is refused before the database is "
+          "opened: no file is created or migrated",
+          "[cli]") {
+  cli_app a;
+  auto fresh = a.dir.file("fresh.db");
+  for (auto bad : {"-1", "abc", "0x10", "+2"}) {
+    auto r = run_cli({"--app", a.app, "--db", fresh, "replay",
+                      "--last-event-id", bad});
+    INFO(show(r));
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, Contains("--last-event-id"));
+    CHECK_FALSE(std::filesystem::exists(fresh));
+  }
+}
