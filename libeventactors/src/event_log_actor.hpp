@@ -11,7 +11,7 @@
 #include <caf/typed_actor.hpp>
 
 #include "eventactors/replay.hpp"
-#include "eventactors/runtime.hpp"
+#include "eventactors/options.hpp"
 #include "eventactors/type_ids.hpp"
 #include "replay_gate.hpp"
 #include "unit.hpp"

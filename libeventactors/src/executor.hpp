@@ -17,7 +17,7 @@
 #include "eventactors/call.hpp"
 #include "eventactors/changeset.hpp"
 #include "eventactors/record.hpp"
-#include "eventactors/runtime.hpp"
+#include "eventactors/options.hpp"
 #include "eventactors/time.hpp"
 #include "model.hpp"
 #include "reader.hpp"

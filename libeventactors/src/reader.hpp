@@ -14,7 +14,7 @@
 #include <caf/expected.hpp>
 
 #include "eventactors/event.hpp"
-#include "eventactors/runtime.hpp"
+#include "eventactors/options.hpp"
 #include "eventactors/json.hpp"
 #include "model.hpp"
 #include "sqlite/database.hpp"

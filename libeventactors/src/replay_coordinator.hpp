@@ -9,7 +9,7 @@
 
 #include "event_log_actor.hpp"
 #include "eventactors/replay_actor.hpp"
-#include "eventactors/runtime.hpp"
+#include "eventactors/options.hpp"
 #include "model.hpp"
 #include "replay_gate.hpp"
 

@@ -11,7 +11,7 @@
 #include <caf/expected.hpp>
 
 #include "eventactors/replay.hpp"
-#include "eventactors/runtime.hpp"
+#include "eventactors/options.hpp"
 #include "model.hpp"
 #include "reader.hpp"
 #include "writer.hpp"

@@ -16,7 +16,7 @@
 #include "direct_call.hpp"
 #include "event_log_actor.hpp"
 #include "eventactors/action_actor.hpp"
-#include "eventactors/runtime.hpp"
+#include "eventactors/options.hpp"
 #include "model.hpp"
 #include "replay_gate.hpp"
 #include "reader.hpp"

@@ -17,6 +17,7 @@
 #include "eventactors/json.hpp"
 #include "eventactors/json_app.hpp"
 #include "eventactors/log.hpp"
+#include "eventactors/options.hpp"
 #include "eventactors/record.hpp"
 #include "eventactors/replay.hpp"
 #include "eventactors/replay_actor.hpp"
