@@ -842,6 +842,30 @@ void report_unreadable(const session& s, const common& c,
     std::cerr << s.program() << ": " << render(x.error) << '\n';
 }
 
+/// Reads the events `f` selects page by page (`f.limit` at a time),
+/// reporting each one that cannot be decrypted and counting it in
+/// `unreadable`; `fn` gets the others in order and returns false to stop.
+caf::error for_each_readable(session& s, const common& c, event_filter f,
+                             uint64_t& unreadable,
+                             const std::function<bool(const event&)>& fn) {
+  f.skip_unreadable = true;
+  for (;;) {
+    auto page = s.rt().events(f);
+    if (!page)
+      return std::move(page.error());
+    for (auto& x : page->unreadable) {
+      ++unreadable;
+      report_unreadable(s, c, x);
+    }
+    for (auto& ev : page->events)
+      if (!fn(ev))
+        return {};
+    if (page->next_after_id.is_null())
+      return {};
+    f.after_id = page->next_after_id;
+  }
+}
+
 /// The failure of a read that skipped `n` unreadable events.
 failure unreadable_failure(uint64_t n) {
   return {exit_failed,
@@ -931,29 +955,19 @@ std::optional<failure> cmd_events(session& s, const common& c,
   uint64_t shown = 0;
   f.limit = a.limit == 0 ? 1000 : std::min<uint32_t>(a.limit, 1000);
   // An event that cannot be decrypted is reported by id; the others show.
-  f.skip_unreadable = true;
   uint64_t unreadable = 0;
-  for (;;) {
-    auto page = s.rt().events(f);
-    if (!page)
-      return failure{exit_failed, page.error()};
-    for (auto& x : page->unreadable) {
-      ++unreadable;
-      report_unreadable(s, c, x);
-    }
-    for (auto& ev : page->events) {
-      if (a.limit != 0 && shown >= a.limit)
-        break;
-      ++shown;
-      if (c.fmt == format::jsonl)
-        print_jsonl(event_json(ev));
-      else
-        rows.push_back(event_row(ev));
-    }
-    if (page->next_after_id.is_null() || (a.limit != 0 && shown >= a.limit))
-      break;
-    f.after_id = page->next_after_id;
-  }
+  auto err = for_each_readable(s, c, f, unreadable, [&](const event& ev) {
+    if (a.limit != 0 && shown >= a.limit)
+      return false;
+    ++shown;
+    if (c.fmt == format::jsonl)
+      print_jsonl(event_json(ev));
+    else
+      rows.push_back(event_row(ev));
+    return true;
+  });
+  if (err)
+    return failure{exit_failed, err};
   if (c.fmt == format::table) {
     print_table(std::cout, event_header(), rows);
     std::cout << shown << " event(s)\n";
@@ -993,7 +1007,6 @@ std::optional<failure> cmd_history(session& s, const common& c,
   uint64_t count = 0;
   // An event that cannot be decrypted is reported by id; the others show
   // (the states after it lack what it changed).
-  f.skip_unreadable = true;
   uint64_t unreadable = 0;
   auto fold = [&](const event& ev) {
     ++count;
@@ -1024,22 +1037,11 @@ std::optional<failure> cmd_history(session& s, const common& c,
       rows.push_back({text(ev.id), format_timestamp(ev.occurred_at), ev.action,
                       actor_text(ev),
                       exists ? to_json_text(state) : "(destroyed)"});
+    return true;
   };
   f.limit = 1000;
-  for (;;) {
-    auto page = s.rt().events(f);
-    if (!page)
-      return failure{exit_failed, page.error()};
-    for (auto& x : page->unreadable) {
-      ++unreadable;
-      report_unreadable(s, c, x);
-    }
-    for (auto& ev : page->events)
-      fold(ev);
-    if (page->next_after_id.is_null())
-      break;
-    f.after_id = page->next_after_id;
-  }
+  if (auto err = for_each_readable(s, c, f, unreadable, fold))
+    return failure{exit_failed, err};
   if (count == 0 && unreadable > 0)
     return unreadable_failure(unreadable);
   if (count == 0)

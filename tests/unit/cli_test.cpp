@@ -22,6 +22,7 @@
 #include <catch2/catch.hpp>
 
 #include "eventactors/all.hpp"
+#include "support/cli.hpp"
 #include "support/process.hpp"
 #include "support/query.hpp"
 #include "support/temp_dir.hpp"
@@ -36,59 +37,6 @@ namespace fs = std::filesystem;
 namespace {
 
 // -- running the tool --------------------------------------------------------------
-
-const std::string cli_path = EVENTACTORS_CLI;
-
-std::string config_file(const std::string& name) {
-  return std::string{EVENTACTORS_SOURCE_DIR} + "/config/" + name;
-}
-
-/// One run of the tool.
-struct cli_result {
-  std::string cmd;
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string show(const cli_result& r) {
-  std::ostringstream s;
-  s << "$ " << r.cmd << "\nexit code: " << r.exit_code << "\n-- stdout:\n"
-    << r.out << "-- stderr:\n"
-    << r.err;
-  return s.str();
-}
-
-cli_result run_cli(const std::vector<std::string>& args,
-                   const std::string& input = {},
-                   const std::string& cwd = {}) {
-  std::vector<std::string> argv{cli_path};
-  argv.insert(argv.end(), args.begin(), args.end());
-  cli_result r;
-  r.cmd = "eventactors";
-  for (auto& a : args)
-    r.cmd += a.find_first_of(" \"{") == std::string::npos ? " " + a
-                                                          : " '" + a + "'";
-  process_options opts;
-  opts.input = input;
-  opts.cwd = cwd;
-  auto p = run_process(argv, opts);
-  r.exit_code = p.exit_code;
-  r.out = std::move(p.out);
-  r.err = std::move(p.err);
-  INFO(show(r));
-  REQUIRE_FALSE(p.timed_out);
-  REQUIRE(p.signal == 0);
-  return r;
-}
-
-// `r` is evaluated once: it may be a run of the tool.
-#define REQUIRE_EXIT(r, code)                                                  \
-  do {                                                                         \
-    const cli_result& cli_result_ = (r);                                       \
-    INFO(show(cli_result_));                                                   \
-    REQUIRE(cli_result_.exit_code == (code));                                  \
-  } while (false)
 
 #define CHECK_EXIT(r, code)                                                    \
   do {                                                                         \
@@ -120,15 +68,6 @@ struct cli_app {
 };
 
 // -- parsing output -------------------------------------------------------------
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> result;
-  std::istringstream in{text};
-  std::string line;
-  while (std::getline(in, line))
-    result.push_back(line);
-  return result;
-}
 
 /// The cells of a table line: columns are separated by two or more spaces.
 std::vector<std::string> cells_of(const std::string& line) {

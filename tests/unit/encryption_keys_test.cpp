@@ -21,6 +21,7 @@
 
 #include "eventactors/all.hpp"
 #include "support/faults.hpp"
+#include "support/cli.hpp"
 #include "support/process.hpp"
 #include "support/query.hpp"
 #include "support/records.hpp"
@@ -33,8 +34,6 @@ using Catch::Matchers::Contains;
 namespace fs = std::filesystem;
 
 namespace {
-
-const std::string cli_path = EVENTACTORS_CLI;
 
 std::string hex_key(char c) {
   return std::string(64, c);
@@ -132,15 +131,6 @@ process_result cli(const std::vector<std::string>& args,
   auto r = run_process(argv, {.input = input});
   REQUIRE_FALSE(r.timed_out);
   return r;
-}
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> result;
-  std::istringstream in{text};
-  std::string line;
-  while (std::getline(in, line))
-    result.push_back(line);
-  return result;
 }
 
 } // namespace

@@ -35,6 +35,7 @@
 #include <catch2/catch.hpp>
 
 #include "eventactors/all.hpp"
+#include "support/cli.hpp"
 #include "support/process.hpp"
 #include "support/query.hpp"
 #include "support/temp_dir.hpp"
@@ -48,12 +49,6 @@ using Catch::Matchers::Contains;
 namespace fs = std::filesystem;
 
 namespace {
-
-const std::string cli_path = EVENTACTORS_CLI;
-
-std::string config_file(const std::string& name) {
-  return std::string{EVENTACTORS_SOURCE_DIR} + "/config/" + name;
-}
 
 std::string show(const process_result& p) {
   return "exit code " + std::to_string(p.exit_code) + ", signal "

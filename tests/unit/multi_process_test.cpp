@@ -21,6 +21,7 @@
 #include <catch2/catch.hpp>
 
 #include "eventactors/all.hpp"
+#include "support/cli.hpp"
 #include "support/process.hpp"
 #include "support/query.hpp"
 #include "support/temp_dir.hpp"
@@ -29,8 +30,6 @@ using namespace eventactors;
 using namespace eventactors::test;
 
 namespace {
-
-const std::string cli_path = EVENTACTORS_CLI;
 
 /// An integer-key resource whose creates are logged with integer record
 /// ids.
@@ -49,15 +48,6 @@ size_t env_size(const char* name, size_t fallback) {
   if (auto x = std::getenv(name); x && *x)
     return static_cast<size_t>(std::strtoull(x, nullptr, 10));
   return fallback;
-}
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> result;
-  std::istringstream in{text};
-  std::string line;
-  while (std::getline(in, line))
-    result.push_back(line);
-  return result;
 }
 
 } // namespace

@@ -28,6 +28,7 @@
 
 #include "eventactors/all.hpp"
 #include "support/faults.hpp"
+#include "support/cli.hpp"
 #include "support/process.hpp"
 #include "support/query.hpp"
 #include "support/temp_dir.hpp"
@@ -42,21 +43,6 @@ namespace {
 
 // -- running the tool --------------------------------------------------------------
 
-struct cli_result {
-  std::string cmd;
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string show(const cli_result& r) {
-  std::ostringstream s;
-  s << "$ " << r.cmd << "\nexit code: " << r.exit_code << "\n-- stdout:\n"
-    << r.out << "-- stderr:\n"
-    << r.err;
-  return s.str();
-}
-
 std::string quickstart_app() {
   return std::string{EVENTACTORS_SOURCE_DIR} + "/config/quickstart.json";
 }
@@ -64,30 +50,10 @@ std::string quickstart_app() {
 /// Runs `eventactors --app APP --db DB args...` (bounded: killed after 60 s).
 cli_result run_cli(const std::string& app, const std::string& db,
                    const std::vector<std::string>& args) {
-  std::vector<std::string> argv{EVENTACTORS_CLI, "--app", app, "--db", db};
-  argv.insert(argv.end(), args.begin(), args.end());
-  cli_result r;
-  r.cmd = "eventactors";
-  for (size_t i = 1; i < argv.size(); ++i)
-    r.cmd += " " + argv[i];
-  process_options opts;
-  opts.timeout = std::chrono::seconds{60};
-  auto p = run_process(argv, opts);
-  r.exit_code = p.exit_code;
-  r.out = std::move(p.out);
-  r.err = std::move(p.err);
-  INFO(show(r));
-  REQUIRE_FALSE(p.timed_out);
-  REQUIRE(p.signal == 0);
-  return r;
+  std::vector<std::string> all{"--app", app, "--db", db};
+  all.insert(all.end(), args.begin(), args.end());
+  return eventactors::test::run_cli(all);
 }
-
-#define REQUIRE_EXIT(r, code)                                                  \
-  do {                                                                         \
-    const cli_result& cli_result_ = (r);                                       \
-    INFO(show(cli_result_));                                                   \
-    REQUIRE(cli_result_.exit_code == (code));                                  \
-  } while (false)
 
 /// A quickstart database with two users, written by the CLI (which closes
 /// it cleanly: no -wal or -shm file is left). Returns the first user's id.
