@@ -21,7 +21,6 @@
 #include "eventactors/time.hpp"
 #include "model.hpp"
 #include "reader.hpp"
-#include "replay_gate.hpp"
 #include "unit.hpp"
 
 namespace eventactors {
@@ -31,13 +30,13 @@ namespace eventactors {
 /// for actions run by after_transaction hooks.
 using commit_fn = std::function<caf::expected<unit_receipt>(unit&)>;
 
-/// Runs `body` with the writer to itself and its write transaction begun
-/// (so with the database's write lock, and with the integer key counters
-/// refreshed from what other processes committed); `body` commits through
-/// the `commit_fn` it is given, inside that transaction. Returns the error
-/// that kept `body` from running (e.g. the runtime stopped).
-using locked_fn = std::function<caf::error(
-  const std::function<void(const commit_fn&)>& body)>;
+struct executor;
+
+/// Runs an action as a unit of its own, to completion (commit and
+/// after_transaction hooks): what after_transaction hooks do when they run
+/// actions. The write pipeline provides it, with its retry policy.
+using run_unit_fn = std::function<caf::expected<record>(
+  executor& ex, const call& c, uint32_t depth)>;
 
 /// How an action runs when replay applies an event to it.
 struct replay_spec {
@@ -69,17 +68,9 @@ struct executor {
   const runtime_options* options = nullptr;
   reader* db = nullptr;
   commit_fn commit;
-  /// The live replay gate (null in replay): units take its epoch when their
-  /// execution starts, so that a unit whose reads predate a replay is
-  /// refused when it is written.
-  const replay_gate* gate = nullptr;
-  /// Retries of `execution::run_unit` on concurrent modifications; unset:
-  /// the runtime's `max_retries`.
-  std::optional<uint32_t> max_retries;
-  /// Set: `execution::run_unit` runs a retry whose unit lost a generated
-  /// integer key to another process with the write lock held, so that the
-  /// key it takes then is free (no starvation under contention).
-  locked_fn locked;
+  /// Unset: `execution::run_unit` makes one attempt and commits through
+  /// `commit` (replay, whose units join its transaction).
+  run_unit_fn run_unit;
   /// Set for replay: no action writes an event, relationship management is
   /// off, and only hooks of allowed changes run.
   bool replaying = false;
@@ -214,7 +205,8 @@ public:
   }
 
   /// Runs a new unit to completion (commit and after_transaction hooks):
-  /// what after_transaction hooks do when they run actions.
+  /// what after_transaction hooks do when they run actions. Goes through
+  /// `ex.run_unit` when set.
   static caf::expected<record> run_unit(executor& ex, const call& c,
                                         uint32_t depth);
 
@@ -234,11 +226,6 @@ private:
   bool inline_commit_ = true;
   bool lost_key_ = false;
 };
-
-/// Returns whether a failed commit may succeed when the action runs again
-/// on fresh reads: the record changed since it was read, or an upsert lost
-/// a race to insert.
-bool retryable(const caf::error& err, const model& m, const call& c);
 
 /// Checks a JSON value against size and nesting limits, adding its
 /// approximate serialized size to `bytes`. Returns an explanation when a

@@ -26,19 +26,19 @@
 #include "checkpointer.hpp"
 #include "codec.hpp"
 #include "crypto.hpp"
-#include "direct_call.hpp"
+#include "actors/event_log_actor.hpp"
+#include "actors/replay_coordinator.hpp"
+#include "actors/resource_actor.hpp"
 #include "detail/log.hpp"
-#include "event_log_actor.hpp"
+#include "engine/append.hpp"
 #include "executor.hpp"
-#include "replay_coordinator.hpp"
 #include "eventactors/action_actor.hpp"
 #include "eventactors/error.hpp"
 #include "eventactors/init.hpp"
 #include "model.hpp"
 #include "reader.hpp"
-#include "resource_actor.hpp"
 #include "schema.hpp"
-#include "write_queue.hpp"
+#include "write/pipeline.hpp"
 #include "writer.hpp"
 
 namespace eventactors {
@@ -176,15 +176,13 @@ struct runtime::impl {
   std::unique_ptr<caf::actor_system> own_sys;
   caf::actor_system* sys = nullptr;
   event_log_actor log;
-  /// The writer, shared by the event log actor, the resource actors and
-  /// synchronous callers.
-  std::shared_ptr<write_queue> queue;
-  /// Turns of calls on one record that run on the caller's thread.
-  std::shared_ptr<record_locks> locks = std::make_shared<record_locks>();
+  /// The one way to the writer, shared by synchronous callers, the resource
+  /// actors, the event log actor and the replay coordinator (none in a
+  /// read-only runtime).
+  std::shared_ptr<write_pipeline> pipeline;
   std::map<std::string, resource_actor, std::less<>> resources;
   action_actor dispatcher;
   replay_actor coordinator;
-  std::shared_ptr<replay_gate> gate = std::make_shared<replay_gate>();
   std::unique_ptr<reader_pool> readers;
   /// Synchronous calls waiting for a result; failed when the runtime stops.
   std::mutex slots_mtx;
@@ -312,8 +310,8 @@ struct runtime::impl {
     }
     // The writer's connection closes last; synchronous calls after this
     // point fail with runtime_stopped.
-    if (queue)
-      queue->close();
+    if (pipeline)
+      pipeline->close();
     // Calls whose message reached an actor only after it quit.
     std::lock_guard<std::mutex> guard{slots_mtx};
     for (auto slot : slots)
@@ -411,7 +409,7 @@ runtime::start_read_only(caf::actor_system& sys, std::unique_ptr<impl> ptr) {
   }
   ptr->sys = &sys;
   ptr->coordinator = spawn_replay_coordinator(sys, ptr->m, &ptr->opts,
-                                              ptr->gate, event_log_actor{});
+                                              nullptr, event_log_actor{});
   ptr->dispatcher = sys.spawn(dispatcher_impl, ptr->resources,
                               ptr->dispatcher_stopped, true);
   ptr->readers = std::make_unique<reader_pool>(ptr->m, path, copts);
@@ -500,17 +498,20 @@ runtime::start(caf::actor_system& sys, app definitions, runtime_options opts) {
     ckpt = std::move(*started);
   }
   ptr->sys = &sys;
-  ptr->queue = std::make_shared<write_queue>(std::move(*w), ptr->gate,
+  auto gate = std::make_shared<replay_gate>();
+  auto queue = std::make_unique<write_queue>(std::move(*w), gate,
                                              ptr->opts.max_batch,
                                              std::move(ckpt));
-  ptr->log = spawn_event_log(sys, ptr->m, &ptr->opts, ptr->gate, ptr->queue);
+  ptr->pipeline = std::make_shared<write_pipeline>(ptr->m, &ptr->opts,
+                                                   std::move(queue),
+                                                   std::move(gate));
+  ptr->log = spawn_event_log(sys, &ptr->opts, ptr->pipeline);
   for (auto& [name, rd] : readers)
     ptr->resources.emplace(name, spawn_resource_actor(sys, ptr->m, &ptr->opts,
-                                                      ptr->gate, std::move(rd),
-                                                      ptr->log, ptr->queue,
-                                                      ptr->locks));
+                                                      std::move(rd), ptr->log,
+                                                      ptr->pipeline));
   ptr->coordinator = spawn_replay_coordinator(sys, ptr->m, &ptr->opts,
-                                              ptr->gate, ptr->log);
+                                              ptr->pipeline, ptr->log);
   ptr->dispatcher = sys.spawn(dispatcher_impl, ptr->resources,
                              ptr->dispatcher_stopped, false);
   ptr->readers = std::make_unique<reader_pool>(ptr->m, ptr->opts.path,
@@ -542,47 +543,15 @@ caf::expected<record> runtime::run(call c) {
                         + std::to_string(d.opts.call_timeout.count())
                         + " ms (call_timeout); nothing was written");
   };
-  // Calls on the same record take turns, as they do in a resource actor
-  // (which takes the same turns when its calls keep losing to these).
-  record_locks::lock_type turn;
-  auto key = record_key(*d.m, c);
-  if (key) {
-    turn = d.locks->lock(c.resource, *key, deadline);
-    if (!turn.owns_lock())
-      return timed_out();
-  }
-  // With no record in turn (creates), all retries happen here; on a record
-  // that a resource actor keeps writing for its callers, this thread gives
-  // up after one retry and queues behind them there instead of starving.
-  auto keyed = key.has_value();
+  // The write pipeline takes the record's turn (shared with the resource
+  // actor's calls on it), commits and retries.
   auto result = d.readers->with([&](reader& rd) -> caf::expected<record> {
     executor ex;
     ex.defs = d.m;
     ex.options = &d.opts;
     ex.db = &rd;
-    return run_direct(ex, c, *d.queue, *d.gate, deadline,
-                      keyed ? std::optional<uint32_t>{1} : std::nullopt);
+    return d.pipeline->call(ex, c, deadline);
   });
-  if (keyed && !result && is(result.error(), errc::concurrent_modification)) {
-    // Let go of the turn first: the resource actor may need it.
-    turn.unlock();
-    auto i = d.resources.find(c.resource);
-    auto slot = std::make_shared<sync_slot<caf::expected<record>>>();
-    impl::waiting waiting{d, slot.get()};
-    if (!waiting)
-      return stopped_error();
-    caf::anon_send(i->second, run_atom_v, std::move(c), slot);
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-      deadline - std::chrono::steady_clock::now());
-    auto waited = slot->wait(std::max(left, std::chrono::milliseconds{0}));
-    if (!waited)
-      return make_error(errc::timeout,
-                        "no result within "
-                          + std::to_string(d.opts.call_timeout.count())
-                          + " ms (call_timeout); the action may still "
-                            "commit");
-    return std::move(*waited);
-  }
   if (!result && is(result.error(), errc::timeout))
     return timed_out();
   return result;
@@ -699,79 +668,16 @@ caf::expected<json::value> runtime::append(new_event ev) {
   impl::direct_call guard{d};
   if (!guard)
     return stopped_error();
-  auto log = d.m->find_log(ev.log);
-  if (!log)
-    return make_error(errc::invalid_input,
-                      "append: no event log \"" + ev.log + "\"");
-  auto bad = [](const std::string& what) {
-    return make_error(errc::invalid_input, "append: " + what);
-  };
-  if (ev.resource.empty())
-    return bad("resource is required");
-  if (ev.action.empty())
-    return bad("action is required");
-  if (ev.version < 1)
-    return bad("version must be positive, got " + std::to_string(ev.version));
-  if (ev.record_id.is_null())
-    return bad("record_id is required");
-  json::value record_id;
-  auto key_type = log->record_id() == record_id_kind::uuid ? types::uuid()
-                  : log->record_id() == record_id_kind::integer
-                    ? types::integer()
-                    : types::string();
-  if (auto err = key_type.cast(ev.record_id, record_id))
-    return bad("record_id: " + *err);
-  json::object actors;
-  for (auto& kvp : ev.actors) {
-    auto col = log->column_named(kvp.key());
-    if (!col)
-      return bad("event log " + log->name() + " has no actor column "
-                 + std::string{kvp.key()});
-    auto type = col->type == actor_key_kind::uuid      ? types::uuid()
-                : col->type == actor_key_kind::integer ? types::integer()
-                                                       : types::string();
-    json::value key;
-    if (auto err = type.cast(kvp.value(), key))
-      return bad(std::string{kvp.key()} + ": " + *err);
-    actors[kvp.key()] = std::move(key);
-  }
-  std::size_t bytes = 0;
-  for (auto* x : {&ev.data, &ev.changed_attributes, &ev.metadata})
-    if (auto err = check_json(*x, d.opts.max_input_bytes, bytes))
-      return make_error(errc::input_too_large, "append: " + *err);
-  // What is stored must read back.
-  for (auto [name, x] : {std::pair{"data", &ev.data},
-                         std::pair{"changed_attributes",
-                                   &ev.changed_attributes},
-                         std::pair{"metadata", &ev.metadata}})
-    if (auto err = codec::check_storable(*x))
-      return bad(std::string{name} + ": " + *err);
-  if (ev.occurred_at && !codec::storable(*ev.occurred_at))
-    return bad("occurred_at must lie in the years 0000 to 9999");
-  unit u;
-  write_op op;
-  op.resource = ev.resource;
-  op.kind = write_kind::none;
-  op.record_id = record_id;
-  event_draft draft;
-  draft.log = log->name();
-  draft.action = ev.action;
-  draft.action_type = ev.action_type;
-  draft.actors = std::move(actors);
-  draft.data = std::move(ev.data);
-  draft.changed_attributes = std::move(ev.changed_attributes);
-  draft.metadata = std::move(ev.metadata);
-  draft.version = ev.version;
-  draft.occurred_at = ev.occurred_at ? *ev.occurred_at : d.opts.env.clock();
-  op.event = std::move(draft);
-  u.ops.push_back(std::move(op));
-  if (d.gate->active)
-    return make_error(errc::replay_in_progress,
-                      "append: a replay is in progress; retry when it is "
-                      "done");
-  u.epoch = d.gate->epoch.load();
-  auto receipt = d.queue->submit(u, std::chrono::steady_clock::now()
-                                      + d.opts.call_timeout);
+  auto u = append_unit(*d.m, d.opts, std::move(ev));
+  if (!u)
+    return std::move(u.error());
+  // The epoch before the gate: a replay starting in between refuses the
+  // unit when it is written.
+  u->epoch = d.pipeline->gate().epoch();
+  if (auto err = d.pipeline->gate().admit("append"))
+    return err;
+  auto receipt = d.pipeline->commit(*u, std::chrono::steady_clock::now()
+                                          + d.opts.call_timeout);
   if (!receipt)
     return std::move(receipt.error());
   return receipt->event_ids.empty() ? json::value{}

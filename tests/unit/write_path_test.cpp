@@ -27,7 +27,7 @@
 
 #include "checkpointer.hpp"
 #include "model.hpp"
-#include "write_queue.hpp"
+#include "write/write_queue.hpp"
 #include "writer.hpp"
 
 #include "support/query.hpp"
@@ -123,7 +123,7 @@ struct queue_fixture {
     op.event = std::move(draft);
     unit u;
     u.ops.push_back(std::move(op));
-    u.epoch = gate->epoch.load();
+    u.epoch = gate->epoch();
     return u;
   }
 
@@ -265,7 +265,9 @@ TEST_CASE("write queue: a unit prepared before a replay started is refused, "
           "[write_path]") {
   queue_fixture f;
   auto stale = f.event_unit("stale");
-  ++f.gate->epoch; // a replay started after `stale` was prepared
+  // A replay started (and ended) after `stale` was prepared.
+  REQUIRE(f.gate->begin());
+  f.gate->end();
   auto fresh = f.event_unit("fresh");
   auto results = f.queue->submit({&stale, &fresh});
   REQUIRE(results.size() == 2);

@@ -17,14 +17,14 @@
 #include <caf/expected.hpp>
 
 #include "checkpointer.hpp"
-#include "replay_gate.hpp"
+#include "write/replay_gate.hpp"
 #include "unit.hpp"
 #include "writer.hpp"
 
 namespace eventactors {
 
-/// The only way to the writer: commits units for any thread, many per
-/// transaction (group commit).
+/// The group-commit queue of the write pipeline (see pipeline.hpp): commits
+/// units for any thread, many per transaction.
 ///
 /// A thread that submits units while nobody writes becomes the leader: it
 /// applies its units and those queued behind it (each in a savepoint of one
@@ -33,7 +33,7 @@ namespace eventactors {
 /// thread, with no hand-over to another thread (a hand-over costs about as
 /// much as a commit in NORMAL mode), and concurrent callers share commits.
 /// The event log actor submits the units of asynchronous callers the same
-/// way, a mailbox-full at a time. This is the writer queue of LevelDB.
+/// way, a mailbox-full at a time. LevelDB's writer queue works this way.
 ///
 /// Units built before the last replay started (their `epoch` is older than
 /// the gate's) are refused with `errc::replay_in_progress`.

@@ -13,13 +13,12 @@
 #include <caf/expected.hpp>
 #include <caf/fwd.hpp>
 
-#include "direct_call.hpp"
-#include "event_log_actor.hpp"
+#include "actors/event_log_actor.hpp"
 #include "eventactors/action_actor.hpp"
 #include "eventactors/options.hpp"
 #include "model.hpp"
-#include "replay_gate.hpp"
 #include "reader.hpp"
+#include "write/pipeline.hpp"
 
 namespace eventactors {
 
@@ -70,32 +69,37 @@ private:
 using record_slot = std::shared_ptr<sync_slot<caf::expected<record>>>;
 using batch_slot = std::shared_ptr<sync_slot<caf::expected<batch_result>>>;
 
+/// Tells a resource actor that a call it queued got its record's turn.
+struct turn_granted {
+  record_turns::ticket ticket = 0;
+};
+
 } // namespace eventactors
 
-// Local only: synchronous callers live in the same process.
+// Local only: synchronous callers live in the same process, and so do the
+// turns.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(eventactors::record_slot)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(eventactors::batch_slot)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(eventactors::turn_granted)
 
 namespace eventactors {
 
-/// The actor of one resource: builds changesets, serializes work per
-/// record, hands units to the event log actor and runs after-commit hooks.
-/// Runs detached (it reads SQLite and may block in after_transaction
-/// hooks).
+/// The actor of one resource: runs its actions with the engine, in the
+/// order of each record's turn (shared with synchronous callers), and hands
+/// their units to the event log actor, or commits them itself when it has
+/// nothing else to do; retries go through the pipeline's policy. Runs
+/// detached (it reads SQLite and may block in after_transaction hooks).
 using resource_actor = action_actor::extend<
   caf::reacts_to<run_atom, call, record_slot>,
-  caf::reacts_to<run_batch_atom, batch_call, batch_slot>>;
+  caf::reacts_to<run_batch_atom, batch_call, batch_slot>,
+  caf::reacts_to<turn_granted>>;
 
 /// Spawns a resource actor reading through `db` (its own connection) and
-/// writing through `log`; commits that hooks need at once go to `q`, and
-/// so do calls that keep losing to synchronous callers, in the record's
-/// turn of `locks`.
+/// writing through `pipeline`, asynchronously by way of `log`.
 resource_actor spawn_resource_actor(caf::actor_system& sys,
                                     std::shared_ptr<const model> m,
                                     const runtime_options* opts,
-                                    std::shared_ptr<replay_gate> gate,
                                     reader db, event_log_actor log,
-                                    std::shared_ptr<write_queue> q,
-                                    std::shared_ptr<record_locks> locks);
+                                    std::shared_ptr<write_pipeline> pipeline);
 
 } // namespace eventactors

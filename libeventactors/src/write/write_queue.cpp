@@ -1,7 +1,7 @@
 // This file is part of libeventactors.
 // Copyright (c) the libeventactors authors. Distributed under the MIT license.
 
-#include "write_queue.hpp"
+#include "write/write_queue.hpp"
 
 #include "detail/log.hpp"
 #include "eventactors/error.hpp"
@@ -125,7 +125,6 @@ std::vector<caf::expected<unit_receipt>> write_queue::submit(
 
 void write_queue::write_group(std::vector<request*>& group) {
   auto& w = *writer_;
-  auto epoch = gate_->epoch.load();
   // Units applied to the open transaction, to fail if the commit does.
   std::vector<caf::expected<unit_receipt>*> applied;
   auto fail_applied = [&](const caf::error& cause) {
@@ -141,12 +140,11 @@ void write_queue::write_group(std::vector<request*>& group) {
     r->results.clear();
     r->results.reserve(r->units.size());
     for (auto u : r->units) {
-      if (!r->epoch_checked && u->epoch != epoch) {
-        r->results.emplace_back(
-          make_error(errc::replay_in_progress,
-                     "a replay ran while this action was prepared"));
-        continue;
-      }
+      if (!r->epoch_checked)
+        if (auto err = gate_->check(u->epoch)) {
+          r->results.emplace_back(std::move(err));
+          continue;
+        }
       caf::expected<unit_receipt> receipt{caf::error{}};
       try {
         receipt = w.apply(*u);

@@ -1,20 +1,21 @@
 // This file is part of libeventactors.
 // Copyright (c) the libeventactors authors. Distributed under the MIT license.
 
-#include "resource_actor.hpp"
+#include "actors/resource_actor.hpp"
 
 #include <deque>
 #include <functional>
 #include <map>
 
+#include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
+#include <caf/send.hpp>
 #include <caf/exit_reason.hpp>
 #include <caf/typed_event_based_actor.hpp>
 #include <caf/typed_response_promise.hpp>
 
 #include "detail/log.hpp"
 #include "eventactors/error.hpp"
-#include "direct_call.hpp"
 #include "executor.hpp"
 
 namespace eventactors {
@@ -23,11 +24,13 @@ namespace {
 
 using reply_fn = std::function<void(caf::expected<record>)>;
 
-/// One call waiting for or being executed.
+/// One call waiting for its turn or being executed.
 struct job {
   call c;
   reply_fn reply;
-  uint32_t attempt = 0;
+  /// The turn of the call's record (none: the call takes no turn).
+  std::optional<std::string> key;
+  record_turns::ticket ticket = 0;
 };
 
 struct resource_state {
@@ -37,12 +40,11 @@ struct resource_state {
   const runtime_options* opts = nullptr;
   std::optional<reader> db;
   event_log_actor log;
-  std::shared_ptr<write_queue> queue;
-  std::shared_ptr<record_locks> locks;
-  std::shared_ptr<replay_gate> gate;
+  std::shared_ptr<write_pipeline> pipeline;
+  /// Wired to the pipeline: inline commits and actions run by hooks.
   executor ex;
-  /// Records with work in flight, and the calls waiting for them.
-  std::map<std::string, std::deque<job>> busy;
+  /// Calls waiting for their record's turn, by ticket.
+  std::map<record_turns::ticket, job> waiting;
   /// Units sent to the event log actor and not answered yet.
   size_t in_flight = 0;
   /// Set when the runtime stops: new calls fail, the actor quits once the
@@ -51,8 +53,6 @@ struct resource_state {
 };
 
 using pointer = resource_actor::stateful_pointer<resource_state>;
-
-bool execute(pointer self, job& j, const std::optional<std::string>& key);
 
 caf::error stopped_error() {
   return make_error(errc::runtime_stopped, "the runtime is stopping");
@@ -65,28 +65,10 @@ void maybe_quit(pointer self) {
     self->quit(*st.stopping);
 }
 
-/// Starts the next waiting call of `key`, or frees the key.
-void release(pointer self, const std::optional<std::string>& key) {
-  if (!key)
-    return;
-  auto& st = self->state;
-  for (;;) {
-    auto i = st.busy.find(*key);
-    if (i == st.busy.end())
-      return;
-    if (i->second.empty()) {
-      st.busy.erase(i);
-      return;
-    }
-    auto next = std::move(i->second.front());
-    i->second.pop_front();
-    if (st.stopping) {
-      next.reply(stopped_error());
-      continue;
-    }
-    if (execute(self, next, key))
-      return; // in flight; its completion releases the key again
-  }
+/// Ends a job: gives its record's turn to the next call.
+void done(pointer self, const job& j) {
+  if (j.key)
+    self->state.pipeline->turns().release(*j.key, j.ticket);
 }
 
 /// Answers a job whose unit committed: after_transaction hooks, then the
@@ -100,49 +82,48 @@ void answer(job& j, execution& ex, caf::expected<record>& rec,
     j.reply(std::move(rec));
 }
 
-/// After a failed write: true when the job should run again on fresh
-/// reads; otherwise answers it with the error (or with a give-up error
-/// after `max_retries`).
-bool retry_or_fail(const resource_state& st, job& j, execution& ex,
-                   caf::error err) {
-  if (retryable(err, *st.m, j.c) && !st.stopping) {
-    if (j.attempt < st.opts->max_retries) {
-      ++j.attempt;
-      return true;
-    }
-    err = make_error(errc::concurrent_modification,
-                     j.c.resource + "." + j.c.action + ": gave up after "
-                       + std::to_string(j.attempt + 1)
-                       + " attempts; the record kept changing");
+/// After the first attempt failed with `err`: runs the next attempts on
+/// this thread through the pipeline's retry policy (this actor blocks for
+/// them; retries are rare, since the record's turn keeps other calls of
+/// this process away), or answers with the error.
+void retry_or_fail(pointer self, job& j, execution& ex, caf::error err,
+                   bool lost_key) {
+  auto& st = self->state;
+  auto final = st.stopping ? std::optional<caf::error>{err}
+                           : st.pipeline->after_failure(err, j.c, 1);
+  if (final) {
+    ex.finish(*final);
+    j.reply(std::move(*final));
+    return;
   }
-  ex.finish(err);
-  j.reply(std::move(err));
+  SPDLOG_LOGGER_DEBUG(&detail::log(), "retry resource={} action={}",
+                      j.c.resource, j.c.action);
+  write_pipeline::attempt_options opts;
+  opts.made = 1;
+  opts.locked_first = lost_key;
+  j.reply(st.pipeline->run_unit(st.ex, j.c, 0, opts));
+}
+
+/// Whether `rec`'s unit lost a generated integer key.
+bool lost_key(execution& ex, const caf::error& err) {
+  if (ex.lost_generated_key())
+    return true;
+  if (is(err, errc::concurrent_modification))
+    for (auto& op : ex.pending().ops)
+      if (op.generated_key)
+        return true;
   return false;
 }
 
-/// Runs a job. Returns true when it is waiting for its commit, false when
-/// it completed (and replied) already.
-bool execute(pointer self, job& j, const std::optional<std::string>& key) {
+/// Runs a job that holds its turn (or needs none). Returns true when its
+/// unit is on its way to the event log actor, false when it completed (and
+/// replied) already.
+bool execute(pointer self, job& j) {
   auto& st = self->state;
-  auto epoch = st.gate->epoch.load();
-  if (st.gate->active) {
-    j.reply(make_error(errc::replay_in_progress,
-                       j.c.resource + "." + j.c.action
-                         + ": a replay is in progress; retry when it is "
-                           "done"));
-    return false;
-  }
-  if (j.attempt >= 2) {
-    // This call lost to concurrent writes twice, e.g. to synchronous
-    // callers looping on its record, which run on their own threads and
-    // never queue here, or (a create) to other processes taking the key it
-    // generated. Take the record's turn with them and commit directly
-    // (where a retry after a lost key runs with the write lock held): this
-    // actor blocks for one commit, but the call cannot starve.
-    record_locks::lock_type turn;
-    if (key)
-      turn = st.locks->lock(j.c.resource, *key);
-    j.reply(run_direct(st.ex, j.c, *st.queue, *st.gate));
+  auto& gate = st.pipeline->gate();
+  auto epoch = gate.epoch();
+  if (auto err = gate.admit(j.c.resource + "." + j.c.action)) {
+    j.reply(std::move(err));
     return false;
   }
   auto ex = std::make_shared<execution>(st.ex);
@@ -159,10 +140,9 @@ bool execute(pointer self, job& j, const std::optional<std::string>& key) {
   }
   if (!rec) {
     // An inline commit (around_transaction) found the record changed.
-    if (is(rec.error(), errc::concurrent_modification)
-        && j.attempt < st.opts->max_retries && !st.stopping) {
-      ++j.attempt;
-      return execute(self, j, key);
+    if (is(rec.error(), errc::concurrent_modification)) {
+      retry_or_fail(self, j, *ex, rec.error(), lost_key(*ex, rec.error()));
+      return false;
     }
     ex->finish(rec.error());
     j.reply(std::move(rec));
@@ -174,13 +154,12 @@ bool execute(pointer self, job& j, const std::optional<std::string>& key) {
     // (two hand-overs between threads, each about as long as a commit in
     // NORMAL mode). Under load the mailbox is not empty and units go to
     // the event log actor, which commits them together.
-    auto receipt = st.queue->submit(ex->pending());
-    if (receipt) {
+    auto receipt = st.pipeline->commit(ex->pending());
+    if (receipt)
       answer(j, *ex, rec, *receipt);
-      return false;
-    }
-    if (retry_or_fail(st, j, *ex, std::move(receipt.error())))
-      return execute(self, j, key);
+    else
+      retry_or_fail(self, j, *ex, receipt.error(),
+                    lost_key(*ex, receipt.error()));
     return false;
   }
   ++st.in_flight;
@@ -188,28 +167,28 @@ bool execute(pointer self, job& j, const std::optional<std::string>& key) {
     ->request(st.log, caf::infinite, append_atom_v,
               std::move(ex->pending()))
     .then(
-      [self, ex, j, key, rec](unit_receipt& receipt) mutable {
+      [self, ex, j, rec](unit_receipt& receipt) mutable {
         --self->state.in_flight;
         answer(j, *ex, rec, receipt);
-        release(self, key);
+        done(self, j);
         maybe_quit(self);
       },
-      [self, ex, j, key](caf::error& err) mutable {
-        auto& st = self->state;
-        --st.in_flight;
-        if (retry_or_fail(st, j, *ex, std::move(err))) {
-          SPDLOG_LOGGER_DEBUG(&detail::log(),
-                              "retry resource={} action={} attempt={}",
-                              j.c.resource, j.c.action, j.attempt);
-          if (!execute(self, j, key))
-            release(self, key);
-          maybe_quit(self);
-          return;
-        }
-        release(self, key);
+      [self, ex, j](caf::error& err) mutable {
+        --self->state.in_flight;
+        retry_or_fail(self, j, *ex, err, lost_key(*ex, err));
+        done(self, j);
         maybe_quit(self);
       });
   return true;
+}
+
+/// Runs a job whose turn came.
+void run(pointer self, job& j) {
+  if (self->state.stopping)
+    j.reply(stopped_error());
+  else if (execute(self, j))
+    return; // in flight; its completion ends it
+  done(self, j);
 }
 
 void start(pointer self, job j) {
@@ -218,17 +197,25 @@ void start(pointer self, job j) {
     j.reply(stopped_error());
     return;
   }
-  // Calls on the same record run one after another, in arrival order.
-  auto key = record_key(*st.m, j.c);
-  if (key) {
-    auto [i, added] = st.busy.try_emplace(*key);
-    if (!added) {
-      i->second.push_back(std::move(j));
+  // Calls on the same record run one after another, in arrival order, with
+  // the synchronous callers' calls on it.
+  j.key = st.pipeline->turn_key(j.c);
+  if (j.key) {
+    auto& turns = st.pipeline->turns();
+    j.ticket = turns.next_ticket();
+    auto me = caf::actor_cast<caf::weak_actor_ptr>(self);
+    auto ticket = j.ticket;
+    auto granted = [me, ticket] {
+      if (auto hdl = me.lock())
+        caf::anon_send(caf::actor_cast<resource_actor>(hdl),
+                       turn_granted{ticket});
+    };
+    if (!turns.take(*j.key, j.ticket, std::move(granted))) {
+      st.waiting.emplace(j.ticket, std::move(j));
       return;
     }
   }
-  if (!execute(self, j, key))
-    release(self, key);
+  run(self, j);
 }
 
 /// Collects the results of a batch's items and replies once all arrived.
@@ -272,13 +259,10 @@ void run_atomic_batch(pointer self, batch_call b,
                       uint32_t attempt) {
   auto& st = self->state;
   auto n = b.items.size();
-  auto epoch = st.gate->epoch.load();
-  if (st.gate->active) {
-    fail_all(n, done,
-             make_error(errc::replay_in_progress,
-                        b.resource + "." + b.action
-                          + ": a replay is in progress; retry when it is "
-                            "done"));
+  auto& gate = st.pipeline->gate();
+  auto epoch = gate.epoch();
+  if (auto err = gate.admit(b.resource + "." + b.action)) {
+    fail_all(n, done, std::move(err));
     return;
   }
   auto ex = std::make_shared<execution>(st.ex);
@@ -324,13 +308,16 @@ void run_atomic_batch(pointer self, batch_call b,
       [self, ex, b, done, attempt](caf::error& err) mutable {
         auto& st = self->state;
         --st.in_flight;
-        if (!st.stopping && retryable(err, *st.m, call{b.resource, b.action})
-            && attempt < st.opts->max_retries) {
+        auto final = st.stopping
+                       ? std::optional<caf::error>{err}
+                       : st.pipeline->after_failure(
+                         err, call{b.resource, b.action}, attempt + 1);
+        if (!final) {
           run_atomic_batch(self, std::move(b), std::move(done), attempt + 1);
           return;
         }
-        ex->finish(err);
-        fail_all(b.items.size(), done, std::move(err));
+        ex->finish(*final);
+        fail_all(b.items.size(), done, std::move(*final));
         maybe_quit(self);
       });
 }
@@ -367,35 +354,32 @@ void run_batch(pointer self, batch_call b,
 
 resource_actor::behavior_type
 resource_impl(pointer self, std::shared_ptr<const model> m,
-              const runtime_options* opts, std::shared_ptr<replay_gate> gate,
-              reader db, event_log_actor log, std::shared_ptr<write_queue> q,
-              std::shared_ptr<record_locks> locks) {
+              const runtime_options* opts, reader db, event_log_actor log,
+              std::shared_ptr<write_pipeline> pipeline) {
   auto& st = self->state;
-  st.queue = q;
-  st.locks = std::move(locks);
+  st.pipeline = std::move(pipeline);
   st.m = std::move(m);
   st.opts = opts;
-  st.gate = std::move(gate);
   st.db.emplace(std::move(db));
   st.log = log;
-  st.ex.defs = st.m;
-  st.ex.options = opts;
-  st.ex.db = &*st.db;
-  st.ex.gate = st.gate.get();
-  // Blocking commit for around_transaction hooks and for actions that
-  // after_transaction hooks run, through the write queue directly. This
+  executor base;
+  base.defs = st.m;
+  base.options = opts;
+  base.db = &*st.db;
+  // Blocking commits for around_transaction hooks and for actions that
+  // after_transaction hooks run go through the pipeline directly. This
   // actor is detached, so waiting here stalls only this resource.
-  st.ex.commit = direct_commit(std::move(q), st.gate);
+  st.ex = st.pipeline->wire(base);
   self->set_exit_handler([self](caf::exit_msg& msg) {
-    // Answer the calls that wait for a record; let the units in flight
+    // Answer the calls that wait for their turn; let the units in flight
     // finish (their callers wait for them), then quit.
     auto& st = self->state;
     st.stopping = msg.reason;
-    for (auto& [key, queue] : st.busy) {
-      for (auto& j : queue)
-        j.reply(stopped_error());
-      queue.clear();
+    for (auto& [ticket, j] : st.waiting) {
+      done(self, j);
+      j.reply(stopped_error());
     }
+    st.waiting.clear();
     maybe_quit(self);
   });
   return {
@@ -428,6 +412,15 @@ resource_impl(pointer self, std::shared_ptr<const model> m,
       run_batch(self, std::move(b),
                 [slot](batch_result x) { slot->set(std::move(x)); });
     },
+    [self](turn_granted& t) {
+      // Ignored once stopping: the exit handler passed the turn on.
+      auto i = self->state.waiting.find(t.ticket);
+      if (i == self->state.waiting.end())
+        return;
+      auto j = std::move(i->second);
+      self->state.waiting.erase(i);
+      run(self, j);
+    },
   };
 }
 
@@ -436,14 +429,11 @@ resource_impl(pointer self, std::shared_ptr<const model> m,
 resource_actor spawn_resource_actor(caf::actor_system& sys,
                                     std::shared_ptr<const model> m,
                                     const runtime_options* opts,
-                                    std::shared_ptr<replay_gate> gate,
                                     reader db, event_log_actor log,
-                                    std::shared_ptr<write_queue> q,
-                                    std::shared_ptr<record_locks> locks) {
+                                    std::shared_ptr<write_pipeline> pipeline) {
   return sys.spawn<caf::detached>(resource_impl, std::move(m), opts,
-                                  std::move(gate), std::move(db),
-                                  std::move(log), std::move(q),
-                                  std::move(locks));
+                                  std::move(db), std::move(log),
+                                  std::move(pipeline));
 }
 
 } // namespace eventactors

@@ -13,17 +13,16 @@
 #include "eventactors/replay.hpp"
 #include "eventactors/options.hpp"
 #include "eventactors/type_ids.hpp"
-#include "replay_gate.hpp"
 #include "unit.hpp"
-#include "write_queue.hpp"
+#include "write/pipeline.hpp"
 
 namespace eventactors {
 
-/// The logging actor: persists the units of asynchronous callers and runs
-/// replays. Runs detached (it blocks on SQLite).
+/// The logging actor: persists the units of asynchronous callers. Runs
+/// detached (it blocks on SQLite).
 ///
 /// Units are collected as they arrive; once the mailbox has no more units
-/// waiting (or `max_batch` are pending) they go to the write queue
+/// waiting (or `max_batch` are pending) they go to the write pipeline
 /// together, which commits them in one transaction, each in a savepoint,
 /// possibly with the units of synchronous callers (group commit). A unit's
 /// response arrives only after the commit that made it durable; a failed
@@ -32,20 +31,18 @@ using event_log_actor = caf::typed_actor<
   // Applies a unit; replies with the ids of the events it wrote, once
   // committed. Refuses units built before the last replay started.
   caf::replies_to<append_atom, unit>::with<unit_receipt>,
-  // Commits what is pending, then replays in one transaction; sends
-  // (replay_atom, replay_progress) to the given actor after every chunk.
-  caf::replies_to<replay_atom, replay_request, caf::actor>::with<
-    replay_summary>,
+  // Sent by the replay coordinator once the replay gate is closed: commits
+  // the units accepted before; replies with their number.
+  caf::replies_to<replay_atom>::with<uint64_t>,
   // Commits the open transaction (sent to itself).
   caf::reacts_to<commit_atom>>;
 
-/// Spawns the event log actor writing through `q`. Units built before the
-/// last replay began (their epoch is older than `gate`'s) are refused on
-/// arrival; the units it accepted commit before a replay it runs.
+/// Spawns the event log actor writing through `pipeline`. Units built
+/// before the last replay began (their epoch is older than the gate's) are
+/// refused on arrival; the units it accepted commit before the replay
+/// (see `replay_atom`).
 event_log_actor spawn_event_log(caf::actor_system& sys,
-                                std::shared_ptr<const model> m,
                                 const runtime_options* opts,
-                                std::shared_ptr<replay_gate> gate,
-                                std::shared_ptr<write_queue> q);
+                                std::shared_ptr<write_pipeline> pipeline);
 
 } // namespace eventactors

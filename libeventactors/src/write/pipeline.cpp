@@ -1,0 +1,281 @@
+// This file is part of libeventactors.
+// Copyright (c) the libeventactors authors. Distributed under the MIT license.
+
+#include "write/pipeline.hpp"
+
+#include <boost/json/serialize.hpp>
+
+#include "eventactors/error.hpp"
+#include "writer.hpp"
+
+namespace eventactors {
+
+bool retryable(const caf::error& err, const model& m, const call& c) {
+  // A unit built before a replay started reads stale state: run it again
+  // (the replay gate then refuses it while the replay runs).
+  if (is(err, errc::concurrent_modification)
+      || is(err, errc::replay_in_progress))
+    return true;
+  if (!is(err, errc::conflict))
+    return false;
+  auto res = m.find(c.resource);
+  auto act = res ? res->def->find_action(c.action) : nullptr;
+  return act && act->upsert_identity().has_value();
+}
+
+write_pipeline::write_pipeline(std::shared_ptr<const model> m,
+                               const runtime_options* opts,
+                               std::unique_ptr<write_queue> queue,
+                               std::shared_ptr<replay_gate> gate)
+  : model_(std::move(m)), opts_(opts), queue_(std::move(queue)),
+    gate_(std::move(gate)) {
+  // nop
+}
+
+write_pipeline::~write_pipeline() {
+  close();
+}
+
+// -- the retry policy -----------------------------------------------------------
+
+std::optional<caf::error>
+write_pipeline::after_failure(const caf::error& err,
+                              const eventactors::call& c,
+                              uint32_t made) const {
+  if (!retryable(err, *model_, c))
+    return err;
+  // A replay that runs now refuses the next attempt anyway: report it as
+  // it is instead of trying.
+  if (gate_->active() && is(err, errc::replay_in_progress))
+    return err;
+  if (made > opts_->max_retries)
+    return gave_up(c, made);
+  return std::nullopt;
+}
+
+caf::error write_pipeline::gave_up(const eventactors::call& c,
+                                   uint32_t made) const {
+  return make_error(errc::concurrent_modification,
+                    c.resource + "." + c.action + ": gave up after "
+                      + std::to_string(made)
+                      + " attempts; the record kept changing concurrently");
+}
+
+std::optional<std::string>
+write_pipeline::turn_key(const eventactors::call& c) const {
+  if (c.record_id.is_null())
+    return std::nullopt;
+  auto res = model_->find(c.resource);
+  if (!res)
+    return std::nullopt;
+  auto pk = res->def->find_attribute(res->def->primary_key());
+  json::value key;
+  if (pk->type.cast(c.record_id, key))
+    return std::nullopt;
+  return record_turns::key(c.resource, json::serialize(key));
+}
+
+// -- committing units -----------------------------------------------------------
+
+std::vector<caf::expected<unit_receipt>>
+write_pipeline::commit(std::vector<unit*> units, deadline_t deadline,
+                       bool epoch_checked) {
+  return queue_->submit(std::move(units), deadline, epoch_checked);
+}
+
+caf::expected<unit_receipt> write_pipeline::commit(unit& u,
+                                                   deadline_t deadline) {
+  // The unit keeps the epoch its execution started in: taking the current
+  // one here would let a unit whose reads predate a replay through.
+  if (auto err = gate_->admit())
+    return err;
+  return queue_->submit(u, deadline);
+}
+
+// -- running actions ------------------------------------------------------------
+
+executor write_pipeline::wire(const executor& base, deadline_t deadline) {
+  executor ex = base;
+  ex.commit = [this, deadline](unit& u) { return commit(u, deadline); };
+  attempt_options nested;
+  nested.deadline = deadline;
+  ex.run_unit = [this, nested](executor& e, const eventactors::call& c,
+                               uint32_t depth) {
+    return run_unit(e, c, depth, nested);
+  };
+  return ex;
+}
+
+struct write_pipeline::attempt {
+  caf::expected<record> result{caf::error{}};
+  /// Set when the attempt failed in a way the policy may retry: the error,
+  /// with the attempt's after_transaction hooks not run.
+  std::optional<caf::error> retry;
+  /// The attempt lost an integer key it generated to another process.
+  bool lost_key = false;
+};
+
+write_pipeline::attempt
+write_pipeline::run_once(const executor& base, const eventactors::call& c,
+                         uint32_t depth, const attempt_options& opts,
+                         bool locked) {
+  attempt out;
+  // The epoch before the gate: a replay starting in between refuses the
+  // unit when it is written.
+  auto epoch = gate_->epoch();
+  if (auto err = gate_->admit(c.resource + "." + c.action)) {
+    out.result = std::move(err);
+    return out;
+  }
+  executor ex = base;
+  if (locked) {
+    // Units that hooks run inside the locked section never ask for the lock
+    // again: this thread holds it, and waiting for it would wait on itself.
+    attempt_options inner = opts;
+    inner.may_lock = false;
+    inner.locked_first = false;
+    ex.run_unit = [this, inner](executor& e, const eventactors::call& x,
+                                uint32_t d) {
+      return run_unit(e, x, d, inner);
+    };
+  }
+  execution unit_ex{ex, depth};
+  unit_ex.pending().epoch = epoch;
+  caf::expected<record> rec{caf::error{}};
+  std::optional<caf::expected<unit_receipt>> receipt;
+  if (locked) {
+    // The write lock first: from here until the commit no other process
+    // writes, and `begin` refreshed the key counters. The action's inline
+    // commits (around_transaction) happen inside the locked section too.
+    caf::error failure;
+    auto ran = queue_->exclusive([&](writer& w) {
+      if ((failure = gate_->admit()))
+        return;
+      if ((failure = w.begin()))
+        return;
+      commit_fn inside = [&w, this](unit& u) -> caf::expected<unit_receipt> {
+        if (auto err = gate_->check(u.epoch))
+          return err;
+        if (auto err = w.begin())
+          return err;
+        auto r = w.apply(u);
+        if (!r) {
+          w.rollback();
+          return r;
+        }
+        if (auto err = w.commit())
+          return err;
+        return r;
+      };
+      ex.commit = inside;
+      rec = unit_ex.run(c);
+      if (rec && !unit_ex.committed())
+        receipt = inside(unit_ex.pending());
+    });
+    // After the locked section, its hooks commit the usual way again.
+    ex.commit = base.commit;
+    if (!ran)
+      failure = make_error(errc::runtime_stopped, "the runtime was stopped");
+    if (failure)
+      rec = std::move(failure);
+  } else {
+    rec = unit_ex.run(c);
+  }
+  out.lost_key = unit_ex.lost_generated_key();
+  if (unit_ex.committed()) {
+    // An around_transaction hook committed the unit inside the action.
+    auto err = unit_ex.finish(unit_ex.receipt());
+    out.result = rec && err ? caf::expected<record>{std::move(err)}
+                            : std::move(rec);
+    return out;
+  }
+  if (!rec) {
+    if (is(rec.error(), errc::concurrent_modification)) {
+      out.retry = rec.error();
+      return out;
+    }
+    unit_ex.finish(rec.error());
+    out.result = std::move(rec);
+    return out;
+  }
+  if (!receipt)
+    receipt = ex.commit(unit_ex.pending());
+  if (!*receipt) {
+    auto& err = receipt->error();
+    if (is(err, errc::concurrent_modification))
+      for (auto& op : unit_ex.pending().ops)
+        if (op.generated_key)
+          out.lost_key = true;
+    if (retryable(err, *model_, c) && !gate_->active()) {
+      out.retry = std::move(err);
+      return out;
+    }
+    unit_ex.finish(err);
+    out.result = std::move(err);
+    return out;
+  }
+  unit_ex.stamp(*rec, **receipt);
+  if (auto err = unit_ex.finish(**receipt))
+    out.result = std::move(err);
+  else
+    out.result = std::move(rec);
+  return out;
+}
+
+caf::expected<record> write_pipeline::run_unit(const executor& base,
+                                               const eventactors::call& c,
+                                               uint32_t depth,
+                                               const attempt_options& opts) {
+  // Set once the unit lost a generated integer key to another process: the
+  // next attempts run with the write lock held, so that the key they take
+  // is free when they commit (without it, a process could lose every race
+  // to one that commits back to back).
+  bool lock_next = opts.locked_first;
+  auto made = opts.made;
+  for (;;) {
+    auto locked = lock_next && opts.may_lock;
+    auto a = run_once(base, c, depth, opts, locked);
+    ++made;
+    if (!a.retry)
+      return std::move(a.result);
+    if (a.lost_key)
+      lock_next = true;
+    if (auto final = after_failure(*a.retry, c, made))
+      return std::move(*final);
+  }
+}
+
+caf::expected<record> write_pipeline::call(const executor& base,
+                                           const eventactors::call& c,
+                                           deadline_t deadline) {
+  // Calls on one record take turns with each other and with the resource
+  // actor's calls on it.
+  std::optional<record_turns::ticket> turn;
+  auto key = turn_key(c);
+  if (key) {
+    turn = turns_.wait(*key, deadline);
+    if (!turn)
+      return make_error(errc::timeout, "no turn on the record within the "
+                                       "call_timeout; nothing was written");
+  }
+  auto ex = wire(base, deadline);
+  attempt_options opts;
+  opts.deadline = deadline;
+  auto result = run_unit(ex, c, 0, opts);
+  if (key)
+    turns_.release(*key, *turn);
+  return result;
+}
+
+// -- replay and shutdown --------------------------------------------------------
+
+bool write_pipeline::exclusive(const std::function<void(writer&)>& fn) {
+  return queue_->exclusive(fn);
+}
+
+void write_pipeline::close() {
+  if (queue_)
+    queue_->close();
+}
+
+} // namespace eventactors
