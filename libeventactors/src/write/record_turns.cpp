@@ -94,6 +94,12 @@ void record_turns::release(const std::string& key, ticket t) {
     next();
 }
 
+size_t record_turns::tickets(const std::string& key) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  auto i = queues_.find(key);
+  return i == queues_.end() ? 0 : i->second.size();
+}
+
 size_t record_turns::size() {
   std::lock_guard<std::mutex> guard{mtx_};
   return queues_.size();

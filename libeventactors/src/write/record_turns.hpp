@@ -63,6 +63,9 @@ public:
   /// Records with a turn taken or waited for (for tests).
   size_t size();
 
+  /// Tickets holding or waiting for the turn of `key` (for tests).
+  size_t tickets(const std::string& key);
+
 private:
   struct waiter {
     ticket id;
