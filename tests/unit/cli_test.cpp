@@ -1731,3 +1731,70 @@ TEST_CASE("cli: a malformed --last-event-id is refused before the database is "
     CHECK_FALSE(std::filesystem::exists(fresh));
   }
 }
+
+TEST_CASE("cli: --log picks the event log whose actor columns and id kind "
+          "events and replay check; a log it does not name is refused",
+          "[cli]") {
+  // Two logs: "main" with integer ids and no actor column, "audit" with
+  // UUID v7 ids and a column for system actors.
+  cli_app a;
+  a.app = a.dir.file("two_logs.json");
+  write_text(a.app, R"({
+    "event_logs": [
+      {"name": "main"},
+      {"name": "audit", "primary_key_type": "uuid_v7",
+       "persist_actor_primary_key": [{"column": "system_actor",
+         "actor_type": "SystemActor", "type": "string"}]}],
+    "resources": [
+      {"name": "Shop.Item", "attributes": [{"name": "label", "type": "string"}],
+       "actions": [{"name": "create", "kind": "create", "accept": ["label"]}],
+       "events": {"event_log": "main"}},
+      {"name": "Audit.Entry", "attributes": [{"name": "note", "type": "string"}],
+       "actions": [{"name": "create", "kind": "create", "accept": ["note"]}],
+       "events": {"event_log": "audit"}}]})");
+  REQUIRE_EXIT(a({"run", "Shop.Item", "create", R"({"label":"tea"})"}), 0);
+  auto r = a.jsonl({"run", "Audit.Entry", "create", R"({"note":"checked"})",
+                    "--actor", "SystemActor:nightly"});
+  REQUIRE_EXIT(r, 0);
+  auto audit_event = str(jsonl_one(r), "event_id");
+
+  // The audit log's actor column and UUID ids.
+  r = a.jsonl({"--log", "audit", "events", "--actor", "SystemActor:nightly"});
+  REQUIRE_EXIT(r, 0);
+  CHECK(str(jsonl_one(r), "id") == audit_event);
+  r = a.jsonl({"--log", "audit", "events", "--from-id", audit_event});
+  REQUIRE_EXIT(r, 0);
+  CHECK(str(jsonl_one(r), "id") == audit_event);
+  r = a.jsonl({"--log", "audit", "replay", "--last-event-id", audit_event});
+  REQUIRE_EXIT(r, 0);
+  CHECK(str(jsonl_one(r), "replayed") == "up to event " + audit_event);
+
+  struct bad_case {
+    std::string what;
+    std::vector<std::string> args;
+    int code;
+    std::string needle;
+  };
+  std::vector<bad_case> cases{
+    {"an integer id of the audit log",
+     {"--log", "audit", "events", "--from-id", "1"}, 2,
+     "--from-id: expected an event id (a UUID), got \"1\""},
+    {"a UUID id of the main log (the first, by default)",
+     {"events", "--to-id", audit_event}, 2,
+     "--to-id: expected an event id (a positive integer), got \""
+       + audit_event + "\""},
+    {"an actor type without a column in the main log",
+     {"events", "--actor", "SystemActor:nightly"}, 1,
+     "--actor: event log main has no column for actor type SystemActor"},
+    {"events of no log", {"--log", "nolog", "events"}, 1,
+     "no event log \"nolog\""},
+    {"a replay cut in no log",
+     {"--log", "nolog", "replay", "--last-event-id", "2"}, 1,
+     "no event log \"nolog\""},
+  };
+  for (auto& c : cases) {
+    INFO(c.what);
+    check_table_error(a(c.args), c.code, c.needle);
+    check_jsonl_error(a.jsonl(c.args), c.code, "invalid_input", c.needle);
+  }
+}

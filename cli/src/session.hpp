@@ -1,0 +1,64 @@
+// This file is part of libeventactors.
+// Copyright (c) the libeventactors authors. Distributed under the MIT license.
+
+#pragma once
+
+// The session of one command: the global options, the app they name and a
+// runtime on the database.
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <caf/fwd.hpp>
+
+#include "eventactors/cli.hpp"
+#include "eventactors/fwd.hpp"
+
+#include "output.hpp"
+
+namespace eventactors::cli {
+
+/// The global options, given before or after the subcommand.
+struct common {
+  std::string app_path;
+  std::string db_path;
+  std::string config_path;
+  std::string log;
+  std::string fmt_name = "table";
+  format fmt = format::table;
+};
+
+class session {
+public:
+  session(const options& opts, const common& c);
+
+  ~session();
+
+  /// Loads the app and starts a runtime on the database. Commands that
+  /// only read or rebuild need an existing database (`must_exist`): a
+  /// mistyped path must not create an empty one. Commands that only read
+  /// it open it `read_only`: never migrated or written, and not waiting for
+  /// another process's write lock.
+  std::optional<failure> open(bool must_exist = true, bool read_only = false);
+
+  /// @pre `open()` succeeded.
+  runtime& rt() {
+    return *rt_;
+  }
+
+  const std::string& program() const {
+    return opts_.name;
+  }
+
+  /// The event log that `--log` names, the first one by default; an
+  /// error names a log that does not exist. @pre `open()` succeeded.
+  caf::expected<const event_log*> log();
+
+private:
+  const options& opts_;
+  const common& c_;
+  std::unique_ptr<runtime> rt_;
+};
+
+} // namespace eventactors::cli
