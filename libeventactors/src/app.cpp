@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "definitions.hpp"
+#include "detail/text.hpp"
 #include "eventactors/error.hpp"
 
 namespace eventactors {
@@ -73,13 +74,6 @@ bool valid_identifier(std::string_view str) {
 
 bool contains(const std::vector<std::string>& xs, std::string_view x) {
   return std::find(xs.begin(), xs.end(), x) != xs.end();
-}
-
-std::string quoted(std::string_view x) {
-  std::string result = "\"";
-  result += x;
-  result += '"';
-  return result;
 }
 
 /// Collects definition errors, each with the path of what is at fault.

@@ -14,6 +14,7 @@
 
 #include "codec.hpp"
 #include "detail/log.hpp"
+#include "detail/text.hpp"
 #include "eventactors/error.hpp"
 #include "eventactors/resource.hpp"
 #include "uuid.hpp"
@@ -58,22 +59,6 @@ bool stack_nearly_used_up() noexcept {
 
 const json::value null_value;
 
-std::string quoted(std::string_view x) {
-  std::string result = "\"";
-  result += x;
-  result += '"';
-  return result;
-}
-
-std::string show(const json::value& x) {
-  auto str = to_json_text(x);
-  if (str.size() > 80) {
-    str.resize(77);
-    str += "...";
-  }
-  return str;
-}
-
 std::string overlay_key(std::string_view resource, const json::value& id) {
   std::string key{resource};
   key += '\x1f';
@@ -99,7 +84,7 @@ caf::error wrap_hook_error(caf::error err, const std::string& where,
   if (err.category() == caf::atom("evact"))
     return err;
   return make_error(errc::hook_failed, where + ": " + kind + " hook "
-                                         + quoted(change)
+                                         + detail::quoted(change)
                                          + " failed: " + render(err));
 }
 
@@ -125,7 +110,7 @@ caf::error actor_columns(const resource_info& res, const actor& who,
       return make_error(errc::unknown_actor_type,
                         "event log " + log.name()
                           + " has no column for actor type "
-                          + quoted(who.type));
+                          + detail::quoted(who.type));
     return {};
   }
   json::value key;
@@ -143,7 +128,7 @@ caf::error actor_columns(const resource_info& res, const actor& who,
       else if (who.id.is_int64() || who.id.is_uint64())
         key = json::string{json::serialize(who.id)};
       else
-        err = "expected a string, got " + show(who.id);
+        err = "expected a string, got " + detail::show(who.id, 80);
       break;
   }
   if (err)
@@ -251,7 +236,7 @@ public:
     auto res = ex_.env().defs->find(resource);
     if (!res)
       return make_error(errc::unknown_resource,
-                        "no resource " + quoted(resource));
+                        "no resource " + detail::quoted(resource));
     std::optional<std::string> err;
     auto key = cast_key(*res->def->find_attribute(res->def->primary_key()),
                         id, err);
@@ -264,7 +249,8 @@ public:
     if (!*found)
       return make_error(errc::not_found,
                         res->def->name() + ": no record with "
-                          + res->def->primary_key() + " " + show(id));
+                          + res->def->primary_key() + " "
+                          + detail::show(id, 80));
     return reader::to_record(*res, std::move(**found));
   }
 
@@ -274,7 +260,7 @@ public:
     auto res = ex_.env().defs->find(resource);
     if (!res)
       return make_error(errc::unknown_resource,
-                        "no resource " + quoted(resource));
+                        "no resource " + detail::quoted(resource));
     auto rows = ex_.lookup_by(*res, attribute, value);
     if (!rows)
       return std::move(rows.error());
@@ -530,7 +516,7 @@ caf::error action_run::prepare() {
   res_ = model_.find(call_.resource);
   if (!res_)
     return make_error(errc::unknown_resource,
-                      "no resource " + quoted(call_.resource));
+                      "no resource " + detail::quoted(call_.resource));
   auto& def = *res_->def;
   act_ = def.find_action(call_.action);
   if (!act_) {
@@ -538,8 +524,9 @@ caf::error action_run::prepare() {
     for (auto& a : def.actions())
       known += (known.empty() ? "" : ", ") + a.name();
     return make_error(errc::unknown_action,
-                      def.name() + " has no action " + quoted(call_.action)
-                        + " (actions: " + known + ")");
+                      def.name() + " has no action "
+                        + detail::quoted(call_.action) + " (actions: " + known
+                        + ")");
   }
   if (depth_ > opts_.max_hook_depth)
     return make_error(errc::depth_exceeded,
@@ -614,7 +601,7 @@ caf::error action_run::prepare() {
     if (!*orig)
       return make_error(errc::not_found,
                         def.name() + ": no record with " + def.primary_key()
-                          + " " + show(record_id_));
+                          + " " + detail::show(record_id_, 80));
     original_ = std::move(**orig);
   } else if (!call_.record_id.is_null()) {
     return make_error(errc::invalid_input,
@@ -875,7 +862,8 @@ caf::error action_run::check_identities(const json::object& values,
     if (*found) {
       std::string what;
       for (auto& a : id.attributes)
-        what += (what.empty() ? "" : ", ") + a + " " + show(values.at(a));
+        what += (what.empty() ? "" : ", ") + a + " "
+                + detail::show(values.at(a), 80);
       return make_error(errc::conflict, def.name() + ": identity " + id.name
                                           + ": a record with " + what
                                           + " already exists");
@@ -896,7 +884,7 @@ caf::expected<record> action_run::around(
   next_fn next = [&](changeset& inner) -> caf::expected<record> {
     if (called)
       return make_error(errc::hook_failed,
-                        where() + ": around hook " + quoted(hook.change)
+                        where() + ": around hook " + detail::quoted(hook.change)
                           + " called next more than once");
     called = true;
     // A failed `next` leaves nothing in the unit, even when the hook goes
@@ -913,7 +901,7 @@ caf::expected<record> action_run::around(
                            hook.change);
   if (!called)
     return make_error(errc::hook_failed,
-                      where() + ": around hook " + quoted(hook.change)
+                      where() + ": around hook " + detail::quoted(hook.change)
                         + " returned without calling next");
   return result;
 }
@@ -1014,13 +1002,14 @@ caf::expected<record> action_run::perform(changeset& cs) {
         ex_.lost_generated_key(true);
         return make_error(errc::concurrent_modification,
                           def.name() + ": the generated " + pk + " "
-                            + show(record_id_)
+                            + detail::show(record_id_, 80)
                             + " was taken by another process");
       }
       if (*clash)
         return make_error(errc::conflict,
                           def.name() + ": a record with " + pk + " "
-                            + show(record_id_) + " already exists");
+                            + detail::show(record_id_, 80)
+                            + " already exists");
       if (auto err = check_identities(values, record_id_, nullptr))
         return err;
       for (auto& kvp : cs.changes())
@@ -1215,8 +1204,8 @@ caf::error action_run::manage(const managed_relationship& m,
           return invalid(where(),
                          {{m.argument + "[" + std::to_string(i) + "]",
                            "no " + dest->def->name() + " with " + dest_pk
-                             + " " + show(*id) + " belongs to this "
-                             + def.name()}});
+                             + " " + detail::show(*id, 80)
+                             + " belongs to this " + def.name()}});
         kept.insert(json::serialize(*id));
         json::object input = item;
         input.erase(dest_pk);
@@ -1261,7 +1250,8 @@ caf::error action_run::manage(const managed_relationship& m,
       return std::move(target.error());
     if (!*target)
       return invalid(where(), {{path, "no " + dest->def->name() + " with "
-                                        + dest_pk + " " + show(key)}});
+                                        + dest_pk + " "
+                                        + detail::show(key, 80)}});
     auto text = json::serialize(key);
     if (!wanted.insert(text).second)
       continue;
@@ -1565,7 +1555,7 @@ caf::error execution::finish(const caf::expected<unit_receipt>& outcome) {
         auto where = d.cs->resource().name() + "." + d.cs->action().name();
         first = make_error(errc::post_commit_failure,
                            where + ": after_transaction hook "
-                             + quoted(h.change) + " failed"
+                             + detail::quoted(h.change) + " failed"
                              + (outcome ? " (the action was committed)"
                                         : "")
                              + ": " + render(err));

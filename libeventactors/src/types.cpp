@@ -10,6 +10,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "codec.hpp"
+#include "detail/text.hpp"
 #include "eventactors/time.hpp"
 #include "utf8.hpp"
 #include "uuid.hpp"
@@ -18,21 +19,11 @@ namespace eventactors {
 
 namespace {
 
-/// Renders `x` for an error message, shortened to keep messages one line.
-std::string show(const json::value& x) {
-  auto str = to_json_text(x);
-  if (str.size() > 60) {
-    str.resize(57);
-    str += "...";
-  }
-  return str;
-}
-
 std::string expected(std::string_view what, const json::value& got) {
   std::string result = "expected ";
   result += what;
   result += ", got ";
-  result += show(got);
+  result += detail::show(got, 60);
   return result;
 }
 
@@ -217,7 +208,7 @@ std::optional<std::string> attribute_type::cast(const json::value& input,
       if (input.is_string()
           && check_timestamp(input.get_string())
                 == timestamp_check::out_of_range)
-        return "out of range: " + show(input)
+        return "out of range: " + detail::show(input, 60)
                + " lies outside the years 0000 to 9999 (UTC)";
       return expected("an ISO 8601 date-time with a time zone", input);
     }
