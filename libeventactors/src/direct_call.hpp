@@ -14,7 +14,7 @@
 
 #include "eventactors/call.hpp"
 #include "eventactors/record.hpp"
-#include "executor.hpp"
+#include "engine/executor.hpp"
 #include "replay_gate.hpp"
 #include "write_queue.hpp"
 

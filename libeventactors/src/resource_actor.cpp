@@ -15,7 +15,7 @@
 #include "detail/log.hpp"
 #include "eventactors/error.hpp"
 #include "direct_call.hpp"
-#include "executor.hpp"
+#include "engine/executor.hpp"
 
 namespace eventactors {
 

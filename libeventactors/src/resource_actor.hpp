@@ -17,7 +17,7 @@
 #include "event_log_actor.hpp"
 #include "eventactors/action_actor.hpp"
 #include "eventactors/options.hpp"
-#include "model.hpp"
+#include "model/model.hpp"
 #include "replay_gate.hpp"
 #include "reader.hpp"
 

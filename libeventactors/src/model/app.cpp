@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-#include "definitions.hpp"
+#include "model/definitions.hpp"
 #include "detail/text.hpp"
 #include "eventactors/error.hpp"
 

@@ -19,7 +19,7 @@
 #include "eventactors/record.hpp"
 #include "eventactors/options.hpp"
 #include "eventactors/time.hpp"
-#include "model.hpp"
+#include "model/model.hpp"
 #include "reader.hpp"
 #include "replay_gate.hpp"
 #include "unit.hpp"

@@ -1,7 +1,7 @@
 // This file is part of libeventactors.
 // Copyright (c) the libeventactors authors. Distributed under the MIT license.
 
-#include "executor.hpp"
+#include "engine/executor.hpp"
 
 #include <pthread.h>
 
