@@ -30,6 +30,7 @@
 #include "detail/log.hpp"
 #include "event_log_actor.hpp"
 #include "engine/executor.hpp"
+#include "engine/limits.hpp"
 #include "replay_coordinator.hpp"
 #include "eventactors/action_actor.hpp"
 #include "eventactors/error.hpp"

@@ -240,11 +240,4 @@ private:
 /// a race to insert.
 bool retryable(const caf::error& err, const model& m, const call& c);
 
-/// Checks a JSON value against size and nesting limits, adding its
-/// approximate serialized size to `bytes`. Returns an explanation when a
-/// limit is exceeded.
-std::optional<std::string> check_json(const json::value& x,
-                                      std::size_t max_bytes,
-                                      std::size_t& bytes, int max_depth = 64);
-
 } // namespace eventactors
