@@ -106,6 +106,190 @@ std::string attribute_type::name() const {
   }
 }
 
+namespace {
+
+using cast_result = std::optional<std::string>;
+
+cast_result cast_string(const json::value& input, json::value& out) {
+  if (!input.is_string())
+    return expected("a string", input);
+  auto& str = input.get_string();
+  if (!utf8::valid(str))
+    return std::string{"invalid UTF-8 in string"};
+  out = str;
+  return std::nullopt;
+}
+
+cast_result cast_integer(const json::value& input, json::value& out) {
+  if (input.is_int64()) {
+    out = input.get_int64();
+    return std::nullopt;
+  }
+  if (input.is_uint64()) {
+    if (input.get_uint64()
+        > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
+      return std::string{"integer out of range (64-bit signed: "
+                         "-9223372036854775808 to "
+                         "9223372036854775807)"};
+    out = static_cast<int64_t>(input.get_uint64());
+    return std::nullopt;
+  }
+  if (input.is_double()) {
+    auto x = input.get_double();
+    // (-2^63, 2^63): every integral double in it converts exactly. An
+    // integer written in the int64 range parses as one, not as a
+    // double; -2^63 as a double may be -2^63 - 1 rounded: refused.
+    if (std::isfinite(x) && std::trunc(x) == x
+        && x > -9223372036854775808.0 && x < 9223372036854775808.0) {
+      out = static_cast<int64_t>(x);
+      return std::nullopt;
+    }
+    if (std::isfinite(x) && std::trunc(x) == x)
+      return std::string{"integer out of range (64-bit signed: "
+                         "-9223372036854775808 to "
+                         "9223372036854775807)"};
+    return expected("an integer", input);
+  }
+  if (input.is_string()) {
+    int64_t x = 0;
+    if (parse_int(input.get_string(), x)) {
+      out = x;
+      return std::nullopt;
+    }
+  }
+  return expected("an integer", input);
+}
+
+cast_result cast_floating(const json::value& input, json::value& out) {
+  double x = 0;
+  if (input.is_double())
+    x = input.get_double();
+  else if (input.is_int64())
+    x = static_cast<double>(input.get_int64());
+  else if (input.is_uint64())
+    x = static_cast<double>(input.get_uint64());
+  else if (!input.is_string() || !parse_double(input.get_string(), x))
+    return expected("a number", input);
+  if (!std::isfinite(x))
+    return std::string{"expected a finite number"};
+  out = x;
+  return std::nullopt;
+}
+
+cast_result cast_boolean(const json::value& input, json::value& out) {
+  if (input.is_bool()) {
+    out = input.get_bool();
+    return std::nullopt;
+  }
+  if (input.is_string()) {
+    auto& str = input.get_string();
+    if (str == "true" || str == "false") {
+      out = str == "true";
+      return std::nullopt;
+    }
+  }
+  return expected("a boolean", input);
+}
+
+cast_result cast_uuid(const json::value& input, json::value& out) {
+  if (input.is_string())
+    if (auto str = uuid::canonical(input.get_string())) {
+      out = json::string{*str};
+      return std::nullopt;
+    }
+  return expected("a UUID", input);
+}
+
+cast_result cast_utc_datetime(const json::value& input, json::value& out) {
+  if (input.is_string())
+    if (auto ts = parse_timestamp(input.get_string())) {
+      out = json::string{format_timestamp(*ts)};
+      return std::nullopt;
+    }
+  if (input.is_string()
+      && check_timestamp(input.get_string())
+            == timestamp_check::out_of_range)
+    return "out of range: " + detail::show(input, 60)
+           + " lies outside the years 0000 to 9999 (UTC)";
+  return expected("an ISO 8601 date-time with a time zone", input);
+}
+
+cast_result cast_date(const json::value& input, json::value& out) {
+  if (input.is_string())
+    if (auto d = parse_date(input.get_string())) {
+      out = json::string{format_date(*d)};
+      return std::nullopt;
+    }
+  return expected("a date (YYYY-MM-DD)", input);
+}
+
+cast_result cast_map(const json::value& input, json::value& out) {
+  if (!input.is_object())
+    return expected("an object", input);
+  if (auto err = codec::check_storable(input.get_object()))
+    return err;
+  out = input;
+  return std::nullopt;
+}
+
+cast_result cast_array(const attribute_type& type,
+                       const json::value& input,
+                       json::value& out) {
+  if (!input.is_array())
+    return expected("an array", input);
+  json::array result;
+  auto& xs = input.get_array();
+  result.reserve(xs.size());
+  for (size_t i = 0; i < xs.size(); ++i) {
+    json::value elem;
+    if (type.element()) {
+      if (xs[i].is_null())
+        return "[" + std::to_string(i) + "]: must not be null";
+      if (auto err = type.element()->cast(xs[i], elem))
+        return "[" + std::to_string(i) + "]: " + *err;
+    } else {
+      elem = xs[i];
+    }
+    result.push_back(std::move(elem));
+  }
+  out = std::move(result);
+  return std::nullopt;
+}
+
+cast_result cast_object(const attribute_type& type,
+                        const json::value& input,
+                        json::value& out) {
+  if (!input.is_object())
+    return expected("an object", input);
+  auto& obj = input.get_object();
+  for (auto& kvp : obj) {
+    bool known = false;
+    for (auto& f : type.fields())
+      if (f.name == kvp.key()) {
+        known = true;
+        break;
+      }
+    if (!known)
+      return "unknown field \"" + std::string{kvp.key()} + "\"";
+  }
+  json::object result;
+  for (auto& f : type.fields()) {
+    auto i = obj.find(f.name);
+    json::value val;
+    if (i != obj.end() && !i->value().is_null()) {
+      if (auto err = f.type->cast(i->value(), val))
+        return f.name + ": " + *err;
+    }
+    if (val.is_null() && !f.allow_nil)
+      return f.name + ": is required";
+    result[f.name] = std::move(val);
+  }
+  out = std::move(result);
+  return std::nullopt;
+}
+
+} // namespace
+
 std::optional<std::string> attribute_type::cast(const json::value& input,
                                                 json::value& out) const {
   if (input.is_null()) {
@@ -114,170 +298,26 @@ std::optional<std::string> attribute_type::cast(const json::value& input,
   }
   switch (kind_) {
     case type_kind::string:
-    case type_kind::ci_string: {
-      if (!input.is_string())
-        return expected("a string", input);
-      auto& str = input.get_string();
-      if (!utf8::valid(str))
-        return std::string{"invalid UTF-8 in string"};
-      out = str;
-      return std::nullopt;
-    }
-    case type_kind::integer: {
-      if (input.is_int64()) {
-        out = input.get_int64();
-        return std::nullopt;
-      }
-      if (input.is_uint64()) {
-        if (input.get_uint64()
-            > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
-          return std::string{"integer out of range (64-bit signed: "
-                             "-9223372036854775808 to "
-                             "9223372036854775807)"};
-        out = static_cast<int64_t>(input.get_uint64());
-        return std::nullopt;
-      }
-      if (input.is_double()) {
-        auto x = input.get_double();
-        // (-2^63, 2^63): every integral double in it converts exactly. An
-        // integer written in the int64 range parses as one, not as a
-        // double; -2^63 as a double may be -2^63 - 1 rounded: refused.
-        if (std::isfinite(x) && std::trunc(x) == x
-            && x > -9223372036854775808.0 && x < 9223372036854775808.0) {
-          out = static_cast<int64_t>(x);
-          return std::nullopt;
-        }
-        if (std::isfinite(x) && std::trunc(x) == x)
-          return std::string{"integer out of range (64-bit signed: "
-                             "-9223372036854775808 to "
-                             "9223372036854775807)"};
-        return expected("an integer", input);
-      }
-      if (input.is_string()) {
-        int64_t x = 0;
-        if (parse_int(input.get_string(), x)) {
-          out = x;
-          return std::nullopt;
-        }
-      }
-      return expected("an integer", input);
-    }
-    case type_kind::floating: {
-      double x = 0;
-      if (input.is_double())
-        x = input.get_double();
-      else if (input.is_int64())
-        x = static_cast<double>(input.get_int64());
-      else if (input.is_uint64())
-        x = static_cast<double>(input.get_uint64());
-      else if (!input.is_string() || !parse_double(input.get_string(), x))
-        return expected("a number", input);
-      if (!std::isfinite(x))
-        return std::string{"expected a finite number"};
-      out = x;
-      return std::nullopt;
-    }
-    case type_kind::boolean: {
-      if (input.is_bool()) {
-        out = input.get_bool();
-        return std::nullopt;
-      }
-      if (input.is_string()) {
-        auto& str = input.get_string();
-        if (str == "true" || str == "false") {
-          out = str == "true";
-          return std::nullopt;
-        }
-      }
-      return expected("a boolean", input);
-    }
-    case type_kind::uuid: {
-      if (input.is_string())
-        if (auto str = uuid::canonical(input.get_string())) {
-          out = json::string{*str};
-          return std::nullopt;
-        }
-      return expected("a UUID", input);
-    }
-    case type_kind::utc_datetime: {
-      if (input.is_string())
-        if (auto ts = parse_timestamp(input.get_string())) {
-          out = json::string{format_timestamp(*ts)};
-          return std::nullopt;
-        }
-      if (input.is_string()
-          && check_timestamp(input.get_string())
-                == timestamp_check::out_of_range)
-        return "out of range: " + detail::show(input, 60)
-               + " lies outside the years 0000 to 9999 (UTC)";
-      return expected("an ISO 8601 date-time with a time zone", input);
-    }
-    case type_kind::date: {
-      if (input.is_string())
-        if (auto d = parse_date(input.get_string())) {
-          out = json::string{format_date(*d)};
-          return std::nullopt;
-        }
-      return expected("a date (YYYY-MM-DD)", input);
-    }
-    case type_kind::map: {
-      if (!input.is_object())
-        return expected("an object", input);
-      if (auto err = codec::check_storable(input.get_object()))
-        return err;
-      out = input;
-      return std::nullopt;
-    }
-    case type_kind::array: {
-      if (!input.is_array())
-        return expected("an array", input);
-      json::array result;
-      auto& xs = input.get_array();
-      result.reserve(xs.size());
-      for (size_t i = 0; i < xs.size(); ++i) {
-        json::value elem;
-        if (element_) {
-          if (xs[i].is_null())
-            return "[" + std::to_string(i) + "]: must not be null";
-          if (auto err = element_->cast(xs[i], elem))
-            return "[" + std::to_string(i) + "]: " + *err;
-        } else {
-          elem = xs[i];
-        }
-        result.push_back(std::move(elem));
-      }
-      out = std::move(result);
-      return std::nullopt;
-    }
-    case type_kind::object: {
-      if (!input.is_object())
-        return expected("an object", input);
-      auto& obj = input.get_object();
-      for (auto& kvp : obj) {
-        bool known = false;
-        for (auto& f : fields())
-          if (f.name == kvp.key()) {
-            known = true;
-            break;
-          }
-        if (!known)
-          return "unknown field \"" + std::string{kvp.key()} + "\"";
-      }
-      json::object result;
-      for (auto& f : fields()) {
-        auto i = obj.find(f.name);
-        json::value val;
-        if (i != obj.end() && !i->value().is_null()) {
-          if (auto err = f.type->cast(i->value(), val))
-            return f.name + ": " + *err;
-        }
-        if (val.is_null() && !f.allow_nil)
-          return f.name + ": is required";
-        result[f.name] = std::move(val);
-      }
-      out = std::move(result);
-      return std::nullopt;
-    }
+    case type_kind::ci_string:
+      return cast_string(input, out);
+    case type_kind::integer:
+      return cast_integer(input, out);
+    case type_kind::floating:
+      return cast_floating(input, out);
+    case type_kind::boolean:
+      return cast_boolean(input, out);
+    case type_kind::uuid:
+      return cast_uuid(input, out);
+    case type_kind::utc_datetime:
+      return cast_utc_datetime(input, out);
+    case type_kind::date:
+      return cast_date(input, out);
+    case type_kind::map:
+      return cast_map(input, out);
+    case type_kind::array:
+      return cast_array(*this, input, out);
+    case type_kind::object:
+      return cast_object(*this, input, out);
   }
   return std::string{"unsupported type"};
 }
