@@ -11,7 +11,7 @@
 
 #include "eventactors/replay.hpp"
 #include "eventactors/options.hpp"
-#include "model.hpp"
+#include "model/model.hpp"
 #include "replayer.hpp"
 
 namespace eventactors {

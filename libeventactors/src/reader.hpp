@@ -16,7 +16,7 @@
 #include "eventactors/event.hpp"
 #include "eventactors/options.hpp"
 #include "eventactors/json.hpp"
-#include "model.hpp"
+#include "model/model.hpp"
 #include "sqlite/database.hpp"
 #include "sqlite/statement.hpp"
 #include "sqlite/statement_cache.hpp"

@@ -12,7 +12,7 @@
 #include "codec.hpp"
 #include "detail/log.hpp"
 #include "eventactors/error.hpp"
-#include "executor.hpp"
+#include "engine/executor.hpp"
 #include "uuid.hpp"
 
 namespace eventactors {

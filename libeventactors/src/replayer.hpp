@@ -12,7 +12,7 @@
 
 #include "eventactors/replay.hpp"
 #include "eventactors/options.hpp"
-#include "model.hpp"
+#include "model/model.hpp"
 #include "reader.hpp"
 #include "writer.hpp"
 

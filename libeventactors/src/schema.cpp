@@ -13,7 +13,7 @@
 
 #include "codec.hpp"
 #include "eventactors/error.hpp"
-#include "model.hpp"
+#include "model/model.hpp"
 #include "sqlite/database.hpp"
 #include "sqlite/statement.hpp"
 #include "sqlite/transaction.hpp"

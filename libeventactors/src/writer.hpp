@@ -15,7 +15,7 @@
 #include <caf/expected.hpp>
 
 #include "eventactors/environment.hpp"
-#include "model.hpp"
+#include "model/model.hpp"
 #include "sqlite/database.hpp"
 #include "sqlite/statement.hpp"
 #include "sqlite/statement_cache.hpp"

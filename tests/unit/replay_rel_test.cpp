@@ -635,8 +635,9 @@ TEST_CASE("B-REL-10: many-to-many links are restored on replay", "[replay]") {
   CHECK(fx.all("ArticleTag").size() == 2);
 }
 
-TEST_CASE("B-REL-11: a many-to-many append-and-remove update replays",
-          "[replay]") {
+TEST_CASE("B-REL-11: a many-to-many append-and-remove update destroys the "
+          "removed link, creates the new one and replays",
+          "[replay][changes]") {
   spec_fixture fx;
   auto elixir = create_tag(fx, "elixir-ar");
   auto ash = create_tag(fx, "ash-ar");
@@ -672,6 +673,26 @@ TEST_CASE("B-REL-11: a many-to-many append-and-remove update replays",
   REQUIRE(creates.size() == 3);
   auto phoenix_link_id = creates[2].record_id;
   CHECK(creates[2].changed_attributes.at("tag_id") == phoenix.id);
+  // Capture: the update's event, then one event per link it changed; the
+  // kept link is untouched (still the same join row).
+  CHECK(evs[parent].action_type == action_kind::update);
+  std::vector<event> children(evs.begin() + parent + 1, evs.end());
+  auto link_destroys = select(children, [](const event& ev) {
+    return ev.resource == "ArticleTag" && ev.action == "destroy";
+  });
+  auto link_creates = select(children, [](const event& ev) {
+    return ev.resource == "ArticleTag" && ev.action == "create";
+  });
+  REQUIRE(link_destroys.size() == 1);
+  REQUIRE(link_creates.size() == 1);
+  CHECK(link_destroys[0].action_type == action_kind::destroy);
+  CHECK(link_destroys[0].record_id == ash_link[0].id);
+  CHECK(link_creates[0].changed_attributes.at("article_id") == article.id);
+  CHECK(link_creates[0].changed_attributes.at("tag_id") == phoenix.id);
+  auto kept = with(fx.all("ArticleTag"), "tag_id", elixir.id);
+  REQUIRE(kept.size() == 1);
+  CHECK(kept[0].id == elixir_link[0].id);
+  CHECK_FALSE(fx.find("ArticleTag", ash_link[0].id));
   auto after_update = take(fx);
   // Cut before the update: exactly the state then.
   replay_to(fx, evs[parent - 1]);

@@ -26,7 +26,7 @@
 #include <catch2/catch.hpp>
 
 #include "checkpointer.hpp"
-#include "model.hpp"
+#include "model/model.hpp"
 #include "write/write_queue.hpp"
 #include "writer.hpp"
 

@@ -10,7 +10,7 @@
 #include "actors/event_log_actor.hpp"
 #include "eventactors/replay_actor.hpp"
 #include "eventactors/options.hpp"
-#include "model.hpp"
+#include "model/model.hpp"
 #include "write/pipeline.hpp"
 
 namespace eventactors {

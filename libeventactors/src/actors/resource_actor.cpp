@@ -16,7 +16,7 @@
 
 #include "detail/log.hpp"
 #include "eventactors/error.hpp"
-#include "executor.hpp"
+#include "engine/executor.hpp"
 
 namespace eventactors {
 

@@ -16,7 +16,7 @@
 #include "actors/event_log_actor.hpp"
 #include "eventactors/action_actor.hpp"
 #include "eventactors/options.hpp"
-#include "model.hpp"
+#include "model/model.hpp"
 #include "reader.hpp"
 #include "write/pipeline.hpp"
 

@@ -9,7 +9,7 @@
 #include "codec.hpp"
 #include "eventactors/error.hpp"
 #include "eventactors/types.hpp"
-#include "executor.hpp"
+#include "engine/limits.hpp"
 
 namespace eventactors {
 

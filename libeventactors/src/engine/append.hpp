@@ -7,7 +7,7 @@
 
 #include "eventactors/event.hpp"
 #include "eventactors/options.hpp"
-#include "model.hpp"
+#include "model/model.hpp"
 #include "unit.hpp"
 
 namespace eventactors {

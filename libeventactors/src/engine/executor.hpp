@@ -19,7 +19,7 @@
 #include "eventactors/record.hpp"
 #include "eventactors/options.hpp"
 #include "eventactors/time.hpp"
-#include "model.hpp"
+#include "model/model.hpp"
 #include "reader.hpp"
 #include "unit.hpp"
 
@@ -227,11 +227,5 @@ private:
   bool lost_key_ = false;
 };
 
-/// Checks a JSON value against size and nesting limits, adding its
-/// approximate serialized size to `bytes`. Returns an explanation when a
-/// limit is exceeded.
-std::optional<std::string> check_json(const json::value& x,
-                                      std::size_t max_bytes,
-                                      std::size_t& bytes, int max_depth = 64);
 
 } // namespace eventactors

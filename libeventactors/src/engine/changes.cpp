@@ -8,6 +8,7 @@
 
 #include <boost/json/serialize.hpp>
 
+#include "detail/text.hpp"
 #include "regex.hpp"
 #include "utf8.hpp"
 
@@ -33,10 +34,6 @@ double as_double(const json::value& x) {
   if (x.is_uint64())
     return static_cast<double>(x.get_uint64());
   return x.get_double();
-}
-
-std::string show(const json::value& x) {
-  return to_json_text(x);
 }
 
 } // namespace
@@ -248,7 +245,7 @@ validation one_of(std::string field, std::vector<json::value> values) {
       for (size_t i = 0; i < values.size(); ++i) {
         if (i > 0)
           msg += ", ";
-        msg += show(values[i]);
+        msg += detail::show(values[i]);
       }
       return field_error{field, std::move(msg)};
     }};
@@ -301,7 +298,8 @@ validation attribute_equals(std::string attribute, json::value value) {
      value = std::move(value)](const changeset& cs)
       -> std::optional<field_error> {
       if (cs.attribute(attribute) != value)
-        return field_error{attribute, "must equal " + show(value)};
+        return field_error{attribute,
+                           "must equal " + detail::show(value)};
       return std::nullopt;
     }};
 }
@@ -315,7 +313,8 @@ validation attribute_does_not_equal(std::string attribute,
      value = std::move(value)](const changeset& cs)
       -> std::optional<field_error> {
       if (cs.attribute(attribute) == value)
-        return field_error{attribute, "must not equal " + show(value)};
+        return field_error{attribute,
+                           "must not equal " + detail::show(value)};
       return std::nullopt;
     }};
 }

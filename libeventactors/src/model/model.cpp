@@ -1,10 +1,10 @@
 // This file is part of libeventactors.
 // Copyright (c) the libeventactors authors. Distributed under the MIT license.
 
-#include "model.hpp"
+#include "model/model.hpp"
 
 #include "codec.hpp"
-#include "definitions.hpp"
+#include "model/definitions.hpp"
 #include "schema.hpp"
 
 namespace eventactors {

@@ -1,7 +1,7 @@
 // This file is part of libeventactors.
 // Copyright (c) the libeventactors authors. Distributed under the MIT license.
 
-#include "eventactors/app.hpp"
+#include "model/definitions.hpp"
 
 #include <algorithm>
 #include <optional>
@@ -9,51 +9,10 @@
 #include <string>
 #include <string_view>
 
-#include "definitions.hpp"
+#include "detail/text.hpp"
 #include "eventactors/error.hpp"
 
 namespace eventactors {
-
-event_log& app::add(event_log log) {
-  return logs_.emplace_back(std::move(log));
-}
-
-resource& app::add(resource res) {
-  return resources_.emplace_back(std::move(res));
-}
-
-const event_log* app::find_log(std::string_view name) const {
-  for (auto& x : logs_)
-    if (x.name() == name)
-      return &x;
-  return nullptr;
-}
-
-const resource* app::find_resource(std::string_view name) const {
-  for (auto& x : resources_)
-    if (x.name() == name)
-      return &x;
-  return nullptr;
-}
-
-event_log* app::find_log(std::string_view name) {
-  for (auto& x : logs_)
-    if (x.name() == name)
-      return &x;
-  return nullptr;
-}
-
-resource* app::find_resource(std::string_view name) {
-  for (auto& x : resources_)
-    if (x.name() == name)
-      return &x;
-  return nullptr;
-}
-
-caf::error app::validate() const {
-  auto copy = *this;
-  return detail::resolve_and_validate(copy);
-}
 
 namespace detail {
 
@@ -73,13 +32,6 @@ bool valid_identifier(std::string_view str) {
 
 bool contains(const std::vector<std::string>& xs, std::string_view x) {
   return std::find(xs.begin(), xs.end(), x) != xs.end();
-}
-
-std::string quoted(std::string_view x) {
-  std::string result = "\"";
-  result += x;
-  result += '"';
-  return result;
 }
 
 /// Collects definition errors, each with the path of what is at fault.
@@ -142,22 +94,10 @@ actor_key_kind actor_key_of(key_kind k) {
   }
 }
 
-void check_log(checker& chk, const app& a, const event_log& log) {
-  auto path = "event_log " + log.name();
-  if (!valid_identifier(log.name()))
-    chk.fail(path, "name must be a lowercase identifier ([a-z][a-z0-9_]*, "
-                   "at most 63 characters), got "
-                     + quoted(log.name()));
-  else if (auto why = reserved_table(log.name()))
-    chk.fail(path, "name " + quoted(log.name()) + " " + *why);
-  // The built-in fields and key_id (the key of an encrypted event).
-  auto fixed_columns = event_log::builtin_fields().size() + 1;
-  if (log.actor_columns().size() + fixed_columns > max_columns)
-    chk.fail(path, std::to_string(log.actor_columns().size())
-                     + " actor columns: an event log has at most "
-                     + std::to_string(max_columns - fixed_columns)
-                     + " (SQLite's limit of " + std::to_string(max_columns)
-                     + " columns per table)");
+/// Checks the actor columns of `log`; returns their names.
+std::set<std::string> check_actor_columns(checker& chk, const app& a,
+                                          const event_log& log,
+                                          const std::string& path) {
   std::set<std::string> columns;
   std::set<std::string> types;
   for (auto& col : log.actor_columns()) {
@@ -182,8 +122,14 @@ void check_log(checker& chk, const app& a, const event_log& log) {
                           + ")");
     }
   }
-  // Former names of actor columns and dropped columns: each names one
-  // column the log does not define anymore, once.
+  return columns;
+}
+
+/// Checks the former names of actor columns and the dropped columns: each
+/// names one column the log does not define anymore, once.
+void check_former_columns(checker& chk, const event_log& log,
+                          const std::string& path,
+                          const std::set<std::string>& columns) {
   std::set<std::string> former;
   auto check_former = [&](const std::string& cpath, const std::string& name) {
     if (!valid_identifier(name))
@@ -203,6 +149,67 @@ void check_log(checker& chk, const app& a, const event_log& log) {
                    old);
   for (auto& name : log.dropped_actor_columns())
     check_former(path + ".dropped_actor_columns", name);
+}
+
+void check_override(checker& chk, const app& a, const event_log& log,
+                    const replay_override& ov, const std::string& opath) {
+  if (ov.resource.empty() || ov.action.empty())
+    chk.fail(opath, "resource and action must not be empty");
+  if (ov.versions.empty())
+    chk.fail(opath, "versions must not be empty");
+  for (auto v : ov.versions)
+    if (v < 1)
+      chk.fail(opath, "version " + std::to_string(v) + " is not positive");
+  if (ov.route_to.empty())
+    chk.fail(opath, "route_to must name at least one target");
+  for (auto& route : ov.route_to) {
+    auto target = a.find_resource(route.resource);
+    if (!target)
+      chk.fail(opath, "route_to: no resource " + quoted(route.resource));
+    else if (!target->find_action(route.action))
+      chk.fail(opath, "route_to: resource " + route.resource
+                        + " has no action " + quoted(route.action));
+    if (route.resource == ov.resource && route.action == ov.action)
+      chk.fail(opath, "routes to itself");
+  }
+  // An override whose every version an earlier one of the same event
+  // already routes can never be used (the first match wins).
+  bool shadowed = !ov.versions.empty();
+  for (auto v : ov.versions) {
+    bool routed = false;
+    for (auto& other : log.overrides()) {
+      if (&other == &ov)
+        break;
+      if (other.resource == ov.resource && other.action == ov.action
+          && std::find(other.versions.begin(), other.versions.end(), v)
+               != other.versions.end())
+        routed = true;
+    }
+    shadowed = shadowed && routed;
+  }
+  if (shadowed)
+    chk.fail(opath, "is never used: earlier overrides route every one of "
+                    "its versions");
+}
+
+void check_log(checker& chk, const app& a, const event_log& log) {
+  auto path = "event_log " + log.name();
+  if (!valid_identifier(log.name()))
+    chk.fail(path, "name must be a lowercase identifier ([a-z][a-z0-9_]*, "
+                   "at most 63 characters), got "
+                     + quoted(log.name()));
+  else if (auto why = reserved_table(log.name()))
+    chk.fail(path, "name " + quoted(log.name()) + " " + *why);
+  // The built-in fields and key_id (the key of an encrypted event).
+  auto fixed_columns = event_log::builtin_fields().size() + 1;
+  if (log.actor_columns().size() + fixed_columns > max_columns)
+    chk.fail(path, std::to_string(log.actor_columns().size())
+                     + " actor columns: an event log has at most "
+                     + std::to_string(max_columns - fixed_columns)
+                     + " (SQLite's limit of " + std::to_string(max_columns)
+                     + " columns per table)");
+  auto columns = check_actor_columns(chk, a, log, path);
+  check_former_columns(chk, log, path, columns);
   if (log.actor_columns().size() > 1)
     for (auto& col : log.actor_columns())
       if (!col.allow_nil)
@@ -217,43 +224,7 @@ void check_log(checker& chk, const app& a, const event_log& log) {
   for (auto& ov : log.overrides()) {
     auto opath = path + ".replay_overrides[" + std::to_string(index++) + "] ("
                  + ov.resource + ", " + ov.action + ")";
-    if (ov.resource.empty() || ov.action.empty())
-      chk.fail(opath, "resource and action must not be empty");
-    if (ov.versions.empty())
-      chk.fail(opath, "versions must not be empty");
-    for (auto v : ov.versions)
-      if (v < 1)
-        chk.fail(opath, "version " + std::to_string(v) + " is not positive");
-    if (ov.route_to.empty())
-      chk.fail(opath, "route_to must name at least one target");
-    for (auto& route : ov.route_to) {
-      auto target = a.find_resource(route.resource);
-      if (!target)
-        chk.fail(opath, "route_to: no resource " + quoted(route.resource));
-      else if (!target->find_action(route.action))
-        chk.fail(opath, "route_to: resource " + route.resource
-                          + " has no action " + quoted(route.action));
-      if (route.resource == ov.resource && route.action == ov.action)
-        chk.fail(opath, "routes to itself");
-    }
-    // An override whose every version an earlier one of the same event
-    // already routes can never be used (the first match wins).
-    bool shadowed = !ov.versions.empty();
-    for (auto v : ov.versions) {
-      bool routed = false;
-      for (auto& other : log.overrides()) {
-        if (&other == &ov)
-          break;
-        if (other.resource == ov.resource && other.action == ov.action
-            && std::find(other.versions.begin(), other.versions.end(), v)
-                 != other.versions.end())
-          routed = true;
-      }
-      shadowed = shadowed && routed;
-    }
-    if (shadowed)
-      chk.fail(opath, "is never used: earlier overrides route every one of "
-                      "its versions");
+    check_override(chk, a, log, ov, opath);
   }
 }
 
@@ -367,11 +338,10 @@ void check_default(checker& chk, const std::string& path,
     chk.fail(path + "." + option, *err);
 }
 
-void check_action(checker& chk, const app& a, const resource& res,
-                  const action& act) {
-  auto path = res.name() + ".actions." + act.name();
-  if (!valid_identifier(act.name()))
-    chk.fail(path, "name must be a lowercase identifier");
+/// Checks the attributes `act` accepts; returns their names.
+std::set<std::string> check_accepted(checker& chk, const resource& res,
+                                     const action& act,
+                                     const std::string& path) {
   std::set<std::string> accepted;
   for (auto& name : act.accepted()) {
     auto attr = res.find_attribute(name);
@@ -385,9 +355,11 @@ void check_action(checker& chk, const app& a, const resource& res,
       chk.fail(path + ".accept", "attribute " + quoted(name)
                                    + " is listed twice");
   }
-  if (act.kind() == action_kind::destroy && !act.is_soft()
-      && !act.accepted().empty())
-    chk.fail(path + ".accept", "a hard destroy accepts no attributes");
+  return accepted;
+}
+
+void check_arguments(checker& chk, const action& act, const std::string& path,
+                     const std::set<std::string>& accepted) {
   std::set<std::string> args;
   for (auto& arg : act.arguments()) {
     auto apath = path + ".arguments." + arg.name;
@@ -399,6 +371,103 @@ void check_action(checker& chk, const app& a, const resource& res,
       chk.fail(apath, "argument has the name of an accepted attribute");
     check_default(chk, apath, arg.type, arg.options.default_value, "default");
   }
+}
+
+/// Checks that `r` has an action `name` of `kind`, the `what` of a managed
+/// relationship.
+void need_action(checker& chk, const std::string& mpath, const resource& r,
+                 const std::string& name, action_kind kind,
+                 const char* what) {
+  auto target = r.find_action(name);
+  if (!target)
+    chk.fail(mpath, std::string{what} + ": no action " + quoted(name)
+                      + " on " + r.name());
+  else if (target->kind() != kind)
+    chk.fail(mpath, std::string{what} + ": action " + r.name() + "." + name
+                      + " is not a " + to_string(kind));
+}
+
+/// Checks the actions a managed relationship runs on `dest`.
+void check_managed_actions(checker& chk, const app& a,
+                           const managed_relationship& m,
+                           const relationship& rel, const resource& dest,
+                           const std::string& mpath) {
+  switch (rel.kind) {
+    case relationship_kind::belongs_to:
+      chk.fail(mpath, "managing a belongs_to relationship is not "
+                      "supported; accept the foreign key instead");
+      break;
+    case relationship_kind::has_one:
+    case relationship_kind::has_many:
+      if (m.options.mode == manage_mode::append
+          || m.options.mode == manage_mode::append_and_remove) {
+        chk.fail(mpath, "mode " + to_string(m.options.mode)
+                          + " needs a many_to_many relationship");
+        break;
+      }
+      need_action(chk, mpath, dest, m.options.create_action,
+                  action_kind::create, "create_action");
+      if (m.options.mode == manage_mode::direct_control) {
+        need_action(chk, mpath, dest, m.options.update_action,
+                    action_kind::update, "update_action");
+        need_action(chk, mpath, dest, m.options.destroy_action,
+                    action_kind::destroy, "destroy_action");
+      }
+      break;
+    case relationship_kind::many_to_many: {
+      if (m.options.mode != manage_mode::append
+          && m.options.mode != manage_mode::append_and_remove) {
+        chk.fail(mpath, "a many_to_many relationship supports the modes "
+                        "append and append_and_remove");
+        break;
+      }
+      auto join = a.find_resource(rel.options.through);
+      if (!join)
+        break; // reported with the relationship
+      need_action(chk, mpath, *join, m.options.create_action,
+                  action_kind::create, "create_action");
+      if (m.options.mode == manage_mode::append_and_remove)
+        need_action(chk, mpath, *join, m.options.destroy_action,
+                    action_kind::destroy, "destroy_action");
+      break;
+    }
+  }
+}
+
+void check_managed(checker& chk, const app& a, const resource& res,
+                   const action& act, const managed_relationship& m,
+                   const std::string& path) {
+  auto mpath = path + ".manage_relationship " + m.argument;
+  auto arg = act.find_argument(m.argument);
+  if (!arg) {
+    chk.fail(mpath, "no argument " + quoted(m.argument));
+  } else if (arg->type.kind() != type_kind::map
+             && !(arg->type.kind() == type_kind::array
+                  && arg->type.element()
+                  && arg->type.element()->kind() == type_kind::map)) {
+    chk.fail(mpath, "argument must be a map or an array of maps");
+  }
+  auto rel = res.find_relationship(m.relationship);
+  if (!rel) {
+    chk.fail(mpath, "no relationship " + quoted(m.relationship));
+    return;
+  }
+  auto dest = a.find_resource(rel->destination);
+  if (!dest)
+    return; // reported with the relationship
+  check_managed_actions(chk, a, m, *rel, *dest, mpath);
+}
+
+void check_action(checker& chk, const app& a, const resource& res,
+                  const action& act) {
+  auto path = res.name() + ".actions." + act.name();
+  if (!valid_identifier(act.name()))
+    chk.fail(path, "name must be a lowercase identifier");
+  auto accepted = check_accepted(chk, res, act, path);
+  if (act.kind() == action_kind::destroy && !act.is_soft()
+      && !act.accepted().empty())
+    chk.fail(path + ".accept", "a hard destroy accepts no attributes");
+  check_arguments(chk, act, path, accepted);
   if (act.upsert_identity()) {
     if (act.kind() != action_kind::create)
       chk.fail(path + ".upsert", "only create actions can upsert");
@@ -415,76 +484,8 @@ void check_action(checker& chk, const app& a, const resource& res,
   for (auto& v : act.validations())
     if (v.name().empty())
       chk.fail(path + ".validations", "every validation needs a name");
-  for (auto& m : act.managed()) {
-    auto mpath = path + ".manage_relationship " + m.argument;
-    auto arg = act.find_argument(m.argument);
-    if (!arg) {
-      chk.fail(mpath, "no argument " + quoted(m.argument));
-    } else if (arg->type.kind() != type_kind::map
-               && !(arg->type.kind() == type_kind::array
-                    && arg->type.element()
-                    && arg->type.element()->kind() == type_kind::map)) {
-      chk.fail(mpath, "argument must be a map or an array of maps");
-    }
-    auto rel = res.find_relationship(m.relationship);
-    if (!rel) {
-      chk.fail(mpath, "no relationship " + quoted(m.relationship));
-      continue;
-    }
-    auto dest = a.find_resource(rel->destination);
-    if (!dest)
-      continue; // reported with the relationship
-    auto need = [&](const resource& r, const std::string& name,
-                    action_kind kind, const char* what) {
-      auto target = r.find_action(name);
-      if (!target)
-        chk.fail(mpath, std::string{what} + ": no action " + quoted(name)
-                          + " on " + r.name());
-      else if (target->kind() != kind)
-        chk.fail(mpath, std::string{what} + ": action " + r.name() + "."
-                          + name + " is not a " + to_string(kind));
-    };
-    switch (rel->kind) {
-      case relationship_kind::belongs_to:
-        chk.fail(mpath, "managing a belongs_to relationship is not "
-                        "supported; accept the foreign key instead");
-        break;
-      case relationship_kind::has_one:
-      case relationship_kind::has_many:
-        if (m.options.mode == manage_mode::append
-            || m.options.mode == manage_mode::append_and_remove) {
-          chk.fail(mpath, "mode " + to_string(m.options.mode)
-                            + " needs a many_to_many relationship");
-          break;
-        }
-        need(*dest, m.options.create_action, action_kind::create,
-             "create_action");
-        if (m.options.mode == manage_mode::direct_control) {
-          need(*dest, m.options.update_action, action_kind::update,
-               "update_action");
-          need(*dest, m.options.destroy_action, action_kind::destroy,
-               "destroy_action");
-        }
-        break;
-      case relationship_kind::many_to_many: {
-        if (m.options.mode != manage_mode::append
-            && m.options.mode != manage_mode::append_and_remove) {
-          chk.fail(mpath, "a many_to_many relationship supports the modes "
-                          "append and append_and_remove");
-          break;
-        }
-        auto join = a.find_resource(rel->options.through);
-        if (!join)
-          break; // reported with the relationship
-        need(*join, m.options.create_action, action_kind::create,
-             "create_action");
-        if (m.options.mode == manage_mode::append_and_remove)
-          need(*join, m.options.destroy_action, action_kind::destroy,
-               "destroy_action");
-        break;
-      }
-    }
-  }
+  for (auto& m : act.managed())
+    check_managed(chk, a, res, act, m, path);
 }
 
 void check_relationship(checker& chk, const app& a, const resource& res,
