@@ -151,6 +151,10 @@ struct turn_app {
   /// writer), so that every commit finds the record changed.
   std::function<void()> interfere;
   std::atomic<int> attempts{0};
+  /// `notify`'s after_transaction hook blocks its first run like `slow`.
+  std::latch notified{1};
+  std::latch go_on{1};
+  std::atomic<bool> hold_notify{true};
 
   app make() {
     app a;
@@ -185,6 +189,17 @@ struct turn_app {
                          interfere();
                        return {};
                      });
+    c.update("notify")
+      .change(changes::increment("value"))
+      .after_transaction("mail",
+                         [this](hook_context&, const changeset&,
+                                const caf::expected<record>&) -> caf::error {
+                           if (hold_notify.exchange(false)) {
+                             notified.count_down();
+                             go_on.wait();
+                           }
+                           return {};
+                         });
     return a;
   }
 };
@@ -315,6 +330,46 @@ TEST_CASE("one retry policy: synchronous and actor calls make max_retries + 1 "
   auto rec = service.get("Counter", "hot");
   REQUIRE(rec);
   CHECK(rec->get("value") == 0);
+}
+
+TEST_CASE("a call gives up its record's turn at the commit: the next call "
+          "on the record runs while its after_transaction hooks do",
+          "[pipeline][write_path]") {
+  temp_dir dir;
+  turn_app t;
+  // Bounded: a turn held through the hooks would time the second call out.
+  auto rt = runtime::start(t.make(), {.path = dir.file("h.db"),
+                                      .synchronous = sync_mode::normal,
+                                      .call_timeout = 5s});
+  REQUIRE(rt);
+  auto& service = **rt;
+  REQUIRE(service.run("Counter", "create", {{"id", "hot"}}));
+  SECTION("a synchronous call") {
+    auto first = std::async(std::launch::async,
+                            [&] { return service.run(on("notify", "hot")); });
+    t.notified.wait();
+    auto second = service.run(on("increment", "hot"));
+    t.go_on.count_down();
+    REQUIRE(second);
+    CHECK(second->get("value") == 2);
+    REQUIRE(first.wait_for(60s) == std::future_status::ready);
+    REQUIRE(first.get());
+  }
+  SECTION("a resource actor's call") {
+    caf::scoped_actor self{service.system()};
+    self->send(actions(service), run_atom_v, on("notify", "hot"));
+    t.notified.wait();
+    auto second = service.run(on("increment", "hot"));
+    t.go_on.count_down();
+    REQUIRE(second);
+    CHECK(second->get("value") == 2);
+    std::optional<caf::expected<record>> first;
+    self->receive([&](record& x) { first = std::move(x); },
+                  [&](caf::error& err) { first = std::move(err); },
+                  caf::after(60s) >> [&] {});
+    REQUIRE(first);
+    REQUIRE(*first);
+  }
 }
 
 } // namespace

@@ -65,17 +65,20 @@ void maybe_quit(pointer self) {
     self->quit(*st.stopping);
 }
 
-/// Ends a job: gives its record's turn to the next call.
-void done(pointer self, const job& j) {
+/// Gives the job's record turn to the next call (once its unit committed or
+/// failed for good, before its after_transaction hooks run).
+void done(pointer self, job& j) {
   if (j.key)
     self->state.pipeline->turns().release(*j.key, j.ticket);
+  j.key.reset();
 }
 
 /// Answers a job whose unit committed: after_transaction hooks, then the
 /// record (or the hooks' error).
-void answer(job& j, execution& ex, caf::expected<record>& rec,
+void answer(pointer self, job& j, execution& ex, caf::expected<record>& rec,
             const unit_receipt& receipt) {
   ex.stamp(*rec, receipt);
+  done(self, j);
   if (auto err = ex.finish(receipt))
     j.reply(std::move(err));
   else
@@ -92,6 +95,7 @@ void retry_or_fail(pointer self, job& j, execution& ex, caf::error err,
   auto final = st.stopping ? std::optional<caf::error>{err}
                            : st.pipeline->after_failure(err, j.c, 1);
   if (final) {
+    done(self, j);
     ex.finish(*final);
     j.reply(std::move(*final));
     return;
@@ -101,6 +105,7 @@ void retry_or_fail(pointer self, job& j, execution& ex, caf::error err,
   write_pipeline::attempt_options opts;
   opts.made = 1;
   opts.locked_first = lost_key;
+  opts.settled = [self, &j] { done(self, j); };
   j.reply(st.pipeline->run_unit(st.ex, j.c, 0, opts));
 }
 
@@ -131,6 +136,7 @@ bool execute(pointer self, job& j) {
   auto rec = ex->run(j.c);
   if (ex->committed()) {
     // An around_transaction hook committed the unit inside the action.
+    done(self, j);
     auto err = ex->finish(ex->receipt());
     if (rec && err)
       j.reply(std::move(err));
@@ -144,6 +150,7 @@ bool execute(pointer self, job& j) {
       retry_or_fail(self, j, *ex, rec.error(), lost_key(*ex, rec.error()));
       return false;
     }
+    done(self, j);
     ex->finish(rec.error());
     j.reply(std::move(rec));
     return false;
@@ -156,7 +163,7 @@ bool execute(pointer self, job& j) {
     // the event log actor, which commits them together.
     auto receipt = st.pipeline->commit(ex->pending());
     if (receipt)
-      answer(j, *ex, rec, *receipt);
+      answer(self, j, *ex, rec, *receipt);
     else
       retry_or_fail(self, j, *ex, receipt.error(),
                     lost_key(*ex, receipt.error()));
@@ -169,7 +176,7 @@ bool execute(pointer self, job& j) {
     .then(
       [self, ex, j, rec](unit_receipt& receipt) mutable {
         --self->state.in_flight;
-        answer(j, *ex, rec, receipt);
+        answer(self, j, *ex, rec, receipt);
         done(self, j);
         maybe_quit(self);
       },

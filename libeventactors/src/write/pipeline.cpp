@@ -134,6 +134,7 @@ write_pipeline::run_once(const executor& base, const eventactors::call& c,
     attempt_options inner = opts;
     inner.may_lock = false;
     inner.locked_first = false;
+    inner.settled = nullptr;
     ex.run_unit = [this, inner](executor& e, const eventactors::call& x,
                                 uint32_t d) {
       return run_unit(e, x, d, inner);
@@ -182,8 +183,13 @@ write_pipeline::run_once(const executor& base, const eventactors::call& c,
     rec = unit_ex.run(c);
   }
   out.lost_key = unit_ex.lost_generated_key();
+  auto settle = [&opts] {
+    if (opts.settled)
+      opts.settled();
+  };
   if (unit_ex.committed()) {
     // An around_transaction hook committed the unit inside the action.
+    settle();
     auto err = unit_ex.finish(unit_ex.receipt());
     out.result = rec && err ? caf::expected<record>{std::move(err)}
                             : std::move(rec);
@@ -194,6 +200,7 @@ write_pipeline::run_once(const executor& base, const eventactors::call& c,
       out.retry = rec.error();
       return out;
     }
+    settle();
     unit_ex.finish(rec.error());
     out.result = std::move(rec);
     return out;
@@ -210,11 +217,13 @@ write_pipeline::run_once(const executor& base, const eventactors::call& c,
       out.retry = std::move(err);
       return out;
     }
+    settle();
     unit_ex.finish(err);
     out.result = std::move(err);
     return out;
   }
   unit_ex.stamp(*rec, **receipt);
+  settle();
   if (auto err = unit_ex.finish(**receipt))
     out.result = std::move(err);
   else
@@ -261,9 +270,15 @@ caf::expected<record> write_pipeline::call(const executor& base,
   auto ex = wire(base, deadline);
   attempt_options opts;
   opts.deadline = deadline;
+  bool released = !key;
+  auto release = [&] {
+    if (!released)
+      turns_.release(*key, *turn);
+    released = true;
+  };
+  opts.settled = release;
   auto result = run_unit(ex, c, 0, opts);
-  if (key)
-    turns_.release(*key, *turn);
+  release(); // given up after the last retry
   return result;
 }
 

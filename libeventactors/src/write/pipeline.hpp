@@ -62,6 +62,10 @@ class writer;
 ///   `replay_in_progress`; a unit built before the replay began is refused
 ///   when it is written (its reads predate the replay). Replay itself runs
 ///   after every unit queued before it (`exclusive`).
+/// - **Turns end at the commit.** A call gives up its record's turn once its
+///   unit committed or failed for good, before its after_transaction hooks
+///   run: the next call on the record goes ahead meanwhile, and the hooks
+///   may run actions on the record themselves.
 /// - **Deadlines.** A synchronous call waits for its turn and for the writer
 ///   at most until its deadline, then fails with `timeout` having written
 ///   nothing.
@@ -86,6 +90,11 @@ public:
     /// Whether attempts may take the write lock at all (not inside a locked
     /// attempt: this thread holds it already).
     bool may_lock = true;
+    /// Called once the unit's fate is sealed (committed, or failed for
+    /// good), before its after_transaction hooks run: gives the record's
+    /// turn to the next call, so that the hooks may call actions on the
+    /// record themselves.
+    std::function<void()> settled;
   };
 
   write_pipeline(std::shared_ptr<const model> m, const runtime_options* opts,
