@@ -15,7 +15,7 @@
 
 #include "detail/log.hpp"
 #include "eventactors/error.hpp"
-#include "replayer.hpp"
+#include "replay/replayer.hpp"
 
 namespace eventactors {
 

@@ -12,7 +12,7 @@
 
 #include <boost/json/serialize.hpp>
 
-#include "codec.hpp"
+#include "storage/codec.hpp"
 #include "detail/log.hpp"
 #include "eventactors/error.hpp"
 #include "eventactors/resource.hpp"

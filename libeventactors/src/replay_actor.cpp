@@ -10,7 +10,7 @@
 #include <caf/typed_response_promise.hpp>
 
 #include "eventactors/error.hpp"
-#include "fork.hpp"
+#include "replay/fork.hpp"
 
 namespace eventactors {
 

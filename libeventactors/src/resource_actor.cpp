@@ -35,7 +35,7 @@ struct resource_state {
 
   std::shared_ptr<const model> m;
   const runtime_options* opts = nullptr;
-  std::optional<reader> db;
+  std::unique_ptr<reader> db;
   event_log_actor log;
   std::shared_ptr<write_queue> queue;
   std::shared_ptr<record_locks> locks;
@@ -368,7 +368,8 @@ void run_batch(pointer self, batch_call b,
 resource_actor::behavior_type
 resource_impl(pointer self, std::shared_ptr<const model> m,
               const runtime_options* opts, std::shared_ptr<replay_gate> gate,
-              reader db, event_log_actor log, std::shared_ptr<write_queue> q,
+              std::unique_ptr<reader> db, event_log_actor log,
+              std::shared_ptr<write_queue> q,
               std::shared_ptr<record_locks> locks) {
   auto& st = self->state;
   st.queue = q;
@@ -376,11 +377,11 @@ resource_impl(pointer self, std::shared_ptr<const model> m,
   st.m = std::move(m);
   st.opts = opts;
   st.gate = std::move(gate);
-  st.db.emplace(std::move(db));
+  st.db = std::move(db);
   st.log = log;
   st.ex.defs = st.m;
   st.ex.options = opts;
-  st.ex.db = &*st.db;
+  st.ex.db = st.db.get();
   st.ex.gate = st.gate.get();
   // Blocking commit for around_transaction hooks and for actions that
   // after_transaction hooks run, through the write queue directly. This
@@ -437,7 +438,8 @@ resource_actor spawn_resource_actor(caf::actor_system& sys,
                                     std::shared_ptr<const model> m,
                                     const runtime_options* opts,
                                     std::shared_ptr<replay_gate> gate,
-                                    reader db, event_log_actor log,
+                                    std::unique_ptr<reader> db,
+                                    event_log_actor log,
                                     std::shared_ptr<write_queue> q,
                                     std::shared_ptr<record_locks> locks) {
   return sys.spawn<caf::detached>(resource_impl, std::move(m), opts,

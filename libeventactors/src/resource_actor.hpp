@@ -19,7 +19,7 @@
 #include "eventactors/options.hpp"
 #include "model.hpp"
 #include "replay_gate.hpp"
-#include "reader.hpp"
+#include "storage/reader.hpp"
 
 namespace eventactors {
 
@@ -94,7 +94,8 @@ resource_actor spawn_resource_actor(caf::actor_system& sys,
                                     std::shared_ptr<const model> m,
                                     const runtime_options* opts,
                                     std::shared_ptr<replay_gate> gate,
-                                    reader db, event_log_actor log,
+                                    std::unique_ptr<reader> db,
+                                    event_log_actor log,
                                     std::shared_ptr<write_queue> q,
                                     std::shared_ptr<record_locks> locks);
 

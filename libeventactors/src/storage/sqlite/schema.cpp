@@ -1,7 +1,7 @@
 // This file is part of libeventactors.
 // Copyright (c) the libeventactors authors. Distributed under the MIT license.
 
-#include "schema.hpp"
+#include "storage/sqlite/schema.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -11,12 +11,12 @@
 
 #include <sqlite3.h>
 
-#include "codec.hpp"
+#include "storage/sqlite/codec.hpp"
 #include "eventactors/error.hpp"
 #include "model.hpp"
-#include "sqlite/database.hpp"
-#include "sqlite/statement.hpp"
-#include "sqlite/transaction.hpp"
+#include "storage/sqlite/database.hpp"
+#include "storage/sqlite/statement.hpp"
+#include "storage/sqlite/transaction.hpp"
 
 namespace eventactors::schema {
 
@@ -672,19 +672,16 @@ caf::error check_matches(sqlite3* db, const model& m) {
   if (auto err = probe_btrees(db))
     return err;
   // One read transaction: the checks see one state of the file.
-  if (auto err = sqlite::exec(db, "BEGIN"))
-    return err;
-  auto result = [&]() -> caf::error {
-    for (auto& log : m.definitions().logs())
-      if (auto err = migrate_log(db, log, false))
-        return err;
-    for (auto& res : m.definitions().resources())
-      if (auto err = migrate_resource(db, *m.find(res.name()), false))
-        return err;
-    return {};
-  }();
-  (void) sqlite::exec(db, "ROLLBACK");
-  return result;
+  auto tx = sqlite::transaction::begin_read(db);
+  if (!tx)
+    return std::move(tx.error());
+  for (auto& log : m.definitions().logs())
+    if (auto err = migrate_log(db, log, false))
+      return err;
+  for (auto& res : m.definitions().resources())
+    if (auto err = migrate_resource(db, *m.find(res.name()), false))
+      return err;
+  return {};
 }
 
 caf::error migrate(sqlite3* db, const model& m) {
