@@ -23,8 +23,6 @@
 
 #include <boost/json/serialize.hpp>
 
-#include "checkpointer.hpp"
-#include "codec.hpp"
 #include "crypto.hpp"
 #include "actors/event_log_actor.hpp"
 #include "actors/replay_coordinator.hpp"
@@ -37,10 +35,9 @@
 #include "eventactors/error.hpp"
 #include "eventactors/init.hpp"
 #include "model/model.hpp"
-#include "reader.hpp"
-#include "schema.hpp"
+#include "storage/codec.hpp"
+#include "storage/storage.hpp"
 #include "write/pipeline.hpp"
-#include "writer.hpp"
 
 namespace eventactors {
 
@@ -50,7 +47,7 @@ namespace {
 class reader_pool {
 public:
   reader_pool(std::shared_ptr<const model> m, std::string path,
-              sqlite::open_options opts)
+              storage::options opts)
     : model_(std::move(m)), path_(std::move(path)), opts_(opts) {
     // nop
   }
@@ -67,10 +64,10 @@ public:
       }
     }
     if (!rd) {
-      auto opened = reader::open(model_, path_, opts_);
+      auto opened = storage::open_reader(model_, path_, opts_);
       if (!opened)
         return std::move(opened.error());
-      rd = std::make_unique<reader>(std::move(*opened));
+      rd = std::move(*opened);
     }
     auto result = fn(*rd);
     std::lock_guard<std::mutex> guard{mtx_};
@@ -88,18 +85,10 @@ public:
 private:
   std::shared_ptr<const model> model_;
   std::string path_;
-  sqlite::open_options opts_;
+  storage::options opts_;
   std::mutex mtx_;
   std::vector<std::unique_ptr<reader>> idle_;
 };
-
-sqlite::open_options connection_options(const runtime_options& opts) {
-  sqlite::open_options result;
-  result.synchronous = opts.synchronous == sync_mode::full ? "FULL"
-                                                           : "NORMAL";
-  result.cache_kib = static_cast<int>(opts.cache_kib);
-  return result;
-}
 
 using dispatcher_actor = action_actor;
 
@@ -120,11 +109,6 @@ caf::error stopped_error() {
 /// The largest `max_hook_depth`: hooks nest actions on the stack of one
 /// thread, and a few thousand levels overflow it.
 constexpr uint32_t hook_depth_limit = 1000;
-
-sqlite::open_options read_only_options(sqlite::open_options opts) {
-  opts.mode = sqlite::open_mode::read_only;
-  return opts;
-}
 
 caf::error read_only_error(std::string_view what) {
   return make_error(errc::storage_failure,
@@ -398,16 +382,11 @@ runtime::start_read_only(caf::actor_system& sys, std::unique_ptr<impl> ptr) {
     return make_error(errc::not_found,
                       "no database at " + path
                         + " (a read-only runtime creates none)");
-  auto copts = connection_options(ptr->opts);
+  auto copts = storage::connection_options(ptr->opts);
   // Readers only: no writer, no write queue, no checkpoints, no resource
   // or event log actors. The schema is checked, never migrated.
-  {
-    auto db = sqlite::database::open(path, read_only_options(copts));
-    if (!db)
-      return naming_file(std::move(db.error()), path);
-    if (auto err = schema::check_matches(db->get(), *ptr->m))
-      return naming_file(std::move(err), path);
-  }
+  if (auto err = storage::check_schema(*ptr->m, path, copts))
+    return naming_file(std::move(err), path);
   ptr->sys = &sys;
   ptr->coordinator = spawn_replay_coordinator(sys, ptr->m, &ptr->opts,
                                               nullptr, event_log_actor{});
@@ -460,49 +439,34 @@ runtime::start(caf::actor_system& sys, app definitions, runtime_options opts) {
   auto ptr = std::make_unique<impl>();
   ptr->opts = std::move(opts);
   ptr->m = std::move(*m);
-  auto copts = connection_options(ptr->opts);
+  auto copts = storage::connection_options(ptr->opts);
   auto& path = ptr->opts.path;
   if (ptr->opts.read_only)
     return start_read_only(sys, std::move(ptr));
-  // Another program's database stays untouched: the writer's connection
-  // would switch it to WAL before the migration could refuse it.
-  if (std::error_code ec; std::filesystem::file_size(path, ec) > 0 && !ec) {
-    auto db = sqlite::database::open(path, read_only_options(copts));
-    if (db)
-      if (auto err = schema::check(db->get(), path);
-          err && is(err, errc::schema_mismatch))
-        return naming_file(std::move(err), path);
-  }
-  // The writer migrates the schema; failures (a corrupt file, a newer
-  // format, a read-only file) stop the start here.
-  auto w = writer::open(ptr->m, path, copts, ptr->opts.env);
+  // The writer refuses another program's database untouched and migrates
+  // ours; failures (a corrupt file, a newer format, a read-only file) stop
+  // the start here. Only this writer checkpoints in the background.
+  auto wopts = copts;
+  wopts.checkpoint_pages = ptr->opts.checkpoint_pages;
+  auto w = storage::open_writer(ptr->m, path, wopts, ptr->opts.env);
   if (!w)
     return naming_file(std::move(w.error()), path);
-  auto probe = reader::open(ptr->m, path, copts);
+  auto probe = storage::open_reader(ptr->m, path, copts);
   if (!probe)
     return naming_file(std::move(probe.error()), path);
-  if (auto err = sync_key_counters(*ptr->m, *probe))
+  if (auto err = sync_key_counters(*ptr->m, **probe))
     return naming_file(std::move(err), path);
-  std::vector<std::pair<std::string, reader>> readers;
+  std::vector<std::pair<std::string, std::unique_ptr<reader>>> readers;
   for (auto& [name, info] : ptr->m->resources()) {
-    auto rd = reader::open(ptr->m, path, copts);
+    auto rd = storage::open_reader(ptr->m, path, copts);
     if (!rd)
       return naming_file(std::move(rd.error()), path);
     readers.emplace_back(name, std::move(*rd));
   }
-  std::unique_ptr<checkpointer> ckpt;
-  if (ptr->opts.checkpoint_pages > 0) {
-    auto started = checkpointer::start(path, copts,
-                                       ptr->opts.checkpoint_pages);
-    if (!started)
-      return naming_file(std::move(started.error()), path);
-    ckpt = std::move(*started);
-  }
   ptr->sys = &sys;
   auto gate = std::make_shared<replay_gate>();
   auto queue = std::make_unique<write_queue>(std::move(*w), gate,
-                                             ptr->opts.max_batch,
-                                             std::move(ckpt));
+                                             ptr->opts.max_batch);
   ptr->pipeline = std::make_shared<write_pipeline>(ptr->m, &ptr->opts,
                                                    std::move(queue),
                                                    std::move(gate));

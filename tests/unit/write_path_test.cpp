@@ -25,10 +25,11 @@
 
 #include <catch2/catch.hpp>
 
-#include "checkpointer.hpp"
 #include "model/model.hpp"
+#include "storage/sqlite/checkpointer.hpp"
+#include "storage/sqlite/writer.hpp"
+#include "storage/storage.hpp"
 #include "write/write_queue.hpp"
-#include "writer.hpp"
 
 #include "support/query.hpp"
 #include "support/temp_dir.hpp"
@@ -90,11 +91,11 @@ struct queue_fixture {
     auto built = model::build(counter_app());
     REQUIRE(built);
     m = *built;
-    auto w = writer::open(m, path, {}, environment::system());
+    auto w = storage::open_writer(m, path, {}, environment::system());
     REQUIRE(w);
-    sqlite3_commit_hook(w->get(), &queue_fixture::on_commit, this);
-    queue = std::make_unique<write_queue>(std::move(*w), gate, max_batch,
-                                          nullptr);
+    sqlite3_commit_hook(static_cast<sqlite::writer&>(**w).get(),
+                        &queue_fixture::on_commit, this);
+    queue = std::make_unique<write_queue>(std::move(*w), gate, max_batch);
   }
 
   static int on_commit(void* ptr) {

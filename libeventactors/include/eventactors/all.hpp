@@ -4,6 +4,7 @@
 #pragma once
 
 #include "eventactors/action_actor.hpp"
+#include "eventactors/action_kind.hpp"
 #include "eventactors/actor.hpp"
 #include "eventactors/app.hpp"
 #include "eventactors/call.hpp"

@@ -13,6 +13,7 @@
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
 
+#include "eventactors/action_kind.hpp"
 #include "eventactors/actor.hpp"
 #include "eventactors/call.hpp"
 #include "eventactors/environment.hpp"
@@ -25,12 +26,6 @@ namespace eventactors {
 class action;
 class changeset;
 class resource;
-
-/// The kinds of actions. Every action of a resource is one of these.
-enum class action_kind : uint8_t { create, update, destroy };
-
-/// Returns `"create"`, `"update"` or `"destroy"`.
-std::string to_string(action_kind x);
 
 /// How a nested call made by a hook picks its actor.
 enum class actor_mode : uint8_t {

@@ -11,7 +11,7 @@
 #include <caf/meta/load_callback.hpp>
 #include <caf/meta/type_name.hpp>
 
-#include "eventactors/changeset.hpp"
+#include "eventactors/action_kind.hpp"
 #include "eventactors/detail/inspect.hpp"
 #include "eventactors/error.hpp"
 #include "eventactors/json.hpp"

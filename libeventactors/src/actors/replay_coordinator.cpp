@@ -10,8 +10,8 @@
 #include <caf/typed_response_promise.hpp>
 
 #include "eventactors/error.hpp"
-#include "fork.hpp"
-#include "replayer.hpp"
+#include "replay/fork.hpp"
+#include "replay/replayer.hpp"
 
 namespace eventactors {
 

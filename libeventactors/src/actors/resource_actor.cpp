@@ -38,7 +38,7 @@ struct resource_state {
 
   std::shared_ptr<const model> m;
   const runtime_options* opts = nullptr;
-  std::optional<reader> db;
+  std::unique_ptr<reader> db;
   event_log_actor log;
   std::shared_ptr<write_pipeline> pipeline;
   /// Wired to the pipeline: inline commits and actions run by hooks.
@@ -361,18 +361,18 @@ void run_batch(pointer self, batch_call b,
 
 resource_actor::behavior_type
 resource_impl(pointer self, std::shared_ptr<const model> m,
-              const runtime_options* opts, reader db, event_log_actor log,
-              std::shared_ptr<write_pipeline> pipeline) {
+              const runtime_options* opts, std::unique_ptr<reader> db,
+              event_log_actor log, std::shared_ptr<write_pipeline> pipeline) {
   auto& st = self->state;
   st.pipeline = std::move(pipeline);
   st.m = std::move(m);
   st.opts = opts;
-  st.db.emplace(std::move(db));
+  st.db = std::move(db);
   st.log = log;
   executor base;
   base.defs = st.m;
   base.options = opts;
-  base.db = &*st.db;
+  base.db = st.db.get();
   // Blocking commits for around_transaction hooks and for actions that
   // after_transaction hooks run go through the pipeline directly. This
   // actor is detached, so waiting here stalls only this resource.
@@ -436,7 +436,8 @@ resource_impl(pointer self, std::shared_ptr<const model> m,
 resource_actor spawn_resource_actor(caf::actor_system& sys,
                                     std::shared_ptr<const model> m,
                                     const runtime_options* opts,
-                                    reader db, event_log_actor log,
+                                    std::unique_ptr<reader> db,
+                                    event_log_actor log,
                                     std::shared_ptr<write_pipeline> pipeline) {
   return sys.spawn<caf::detached>(resource_impl, std::move(m), opts,
                                   std::move(db), std::move(log),

@@ -17,7 +17,7 @@
 #include "eventactors/action_actor.hpp"
 #include "eventactors/options.hpp"
 #include "model/model.hpp"
-#include "reader.hpp"
+#include "storage/reader.hpp"
 #include "write/pipeline.hpp"
 
 namespace eventactors {
@@ -99,7 +99,8 @@ using resource_actor = action_actor::extend<
 resource_actor spawn_resource_actor(caf::actor_system& sys,
                                     std::shared_ptr<const model> m,
                                     const runtime_options* opts,
-                                    reader db, event_log_actor log,
+                                    std::unique_ptr<reader> db,
+                                    event_log_actor log,
                                     std::shared_ptr<write_pipeline> pipeline);
 
 } // namespace eventactors

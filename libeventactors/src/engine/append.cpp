@@ -6,7 +6,7 @@
 #include <string>
 #include <utility>
 
-#include "codec.hpp"
+#include "storage/codec.hpp"
 #include "eventactors/error.hpp"
 #include "eventactors/types.hpp"
 #include "engine/limits.hpp"

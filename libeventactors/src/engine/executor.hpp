@@ -20,7 +20,7 @@
 #include "eventactors/options.hpp"
 #include "eventactors/time.hpp"
 #include "model/model.hpp"
-#include "reader.hpp"
+#include "storage/reader.hpp"
 #include "unit.hpp"
 
 namespace eventactors {

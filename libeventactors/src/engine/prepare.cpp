@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <limits>
 
-#include "codec.hpp"
+#include "storage/codec.hpp"
 #include "detail/text.hpp"
 #include "engine/limits.hpp"
 #include "eventactors/error.hpp"

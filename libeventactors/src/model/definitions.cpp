@@ -11,6 +11,7 @@
 
 #include "detail/text.hpp"
 #include "eventactors/error.hpp"
+#include "storage/limits.hpp"
 
 namespace eventactors {
 
@@ -54,21 +55,8 @@ private:
   std::vector<field_error> errors_;
 };
 
-/// Why a table name is not for an app's resource or event log: names
-/// starting with `sqlite_` are SQLite's own, `eventactors_` the framework's.
-std::optional<std::string> reserved_table(std::string_view name) {
-  if (name.starts_with("sqlite_"))
-    return "is reserved: names starting with sqlite_ belong to SQLite";
-  if (name.starts_with("eventactors_"))
-    return "is reserved: names starting with eventactors_ belong to the "
-           "framework";
-  return std::nullopt;
-}
-
-/// The most columns a SQLite table may have (SQLITE_MAX_COLUMN as Debian
-/// builds it): a resource's attributes plus `_version`, a log's built-in
-/// fields plus its actor columns.
-constexpr size_t max_columns = 2000;
+using storage::max_columns;
+using storage::reserved_table;
 
 std::optional<record_id_kind> record_id_kind_of(key_kind k) {
   switch (k) {

@@ -3,9 +3,7 @@
 
 #include "model/model.hpp"
 
-#include "codec.hpp"
 #include "model/definitions.hpp"
-#include "schema.hpp"
 
 namespace eventactors {
 
@@ -20,19 +18,6 @@ caf::expected<std::shared_ptr<model>> model::build(app definitions) {
     info->def = &res;
     if (auto ev = res.events())
       info->log = a.find_log(ev->event_log());
-    std::string columns;
-    std::string params;
-    for (auto& attr : res.attributes()) {
-      columns += codec::quote(attr.name) + ", ";
-      params += "?, ";
-    }
-    columns += schema::version_column;
-    auto table = codec::quote(res.table());
-    info->select_by_key_sql = "SELECT " + columns + " FROM " + table
-                              + " WHERE " + codec::quote(res.primary_key())
-                              + " = ?";
-    info->insert_sql = "INSERT INTO " + table + " (" + columns + ") VALUES ("
-                       + params + "1)";
     result->resources_.emplace(res.name(), std::move(info));
   }
   // Foreign keys: belongs_to attributes of the resource itself, and the

@@ -28,11 +28,6 @@ struct resource_info {
   std::set<std::string, std::less<>> foreign_keys;
   /// The next auto-increment primary key (integer keys only).
   mutable std::atomic<int64_t> next_id{1};
-  /// Statements every action runs, built once: selects a record by primary
-  /// key (every attribute, then the version), and inserts one (every
-  /// attribute, then version 1).
-  std::string select_by_key_sql;
-  std::string insert_sql;
 
   /// Returns whether action `name` writes events.
   bool tracks(std::string_view name) const {

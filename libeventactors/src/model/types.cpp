@@ -9,7 +9,7 @@
 
 #include <boost/json/serialize.hpp>
 
-#include "codec.hpp"
+#include "storage/codec.hpp"
 #include "detail/text.hpp"
 #include "eventactors/time.hpp"
 #include "utf8.hpp"

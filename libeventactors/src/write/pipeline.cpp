@@ -6,7 +6,7 @@
 #include <boost/json/serialize.hpp>
 
 #include "eventactors/error.hpp"
-#include "writer.hpp"
+#include "storage/writer.hpp"
 
 namespace eventactors {
 

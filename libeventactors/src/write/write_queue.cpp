@@ -20,12 +20,11 @@ struct write_queue::request {
   state st = state::queued;
 };
 
-write_queue::write_queue(writer w, std::shared_ptr<replay_gate> gate,
-                         uint32_t max_batch, std::unique_ptr<checkpointer> ckpt)
+write_queue::write_queue(std::unique_ptr<writer> w,
+                         std::shared_ptr<replay_gate> gate, uint32_t max_batch)
   : gate_(std::move(gate)), max_batch_(max_batch == 0 ? 1 : max_batch),
-    writer_(std::move(w)), ckpt_(std::move(ckpt)) {
-  if (ckpt_)
-    ckpt_->attach(writer_->get());
+    writer_(std::move(w)) {
+  // nop
 }
 
 write_queue::~write_queue() {
@@ -247,10 +246,6 @@ void write_queue::close() {
   }
   queue_.clear();
   cv_.notify_all();
-  if (ckpt_) {
-    ckpt_->detach(writer_->get());
-    ckpt_.reset();
-  }
   writer_->rollback();
   writer_.reset();
 }

@@ -16,10 +16,9 @@
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
 
-#include "checkpointer.hpp"
+#include "storage/writer.hpp"
 #include "write/replay_gate.hpp"
 #include "unit.hpp"
-#include "writer.hpp"
 
 namespace eventactors {
 
@@ -41,8 +40,8 @@ namespace eventactors {
 /// Thread-safety: every member function is thread-safe.
 class write_queue {
 public:
-  write_queue(writer w, std::shared_ptr<replay_gate> gate, uint32_t max_batch,
-              std::unique_ptr<checkpointer> ckpt);
+  write_queue(std::unique_ptr<writer> w, std::shared_ptr<replay_gate> gate,
+              uint32_t max_batch);
 
   ~write_queue();
 
@@ -96,10 +95,7 @@ private:
   std::condition_variable cv_;
   std::deque<request*> queue_;
   bool closed_ = false;
-  /// Declared before the checkpointer: the checkpointer's connection closes
-  /// first, so that the writer's is the last.
-  std::optional<writer> writer_;
-  std::unique_ptr<checkpointer> ckpt_;
+  std::unique_ptr<writer> writer_;
 };
 
 } // namespace eventactors

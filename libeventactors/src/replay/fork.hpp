@@ -12,7 +12,7 @@
 #include "eventactors/replay.hpp"
 #include "eventactors/options.hpp"
 #include "model/model.hpp"
-#include "replayer.hpp"
+#include "replay/replayer.hpp"
 
 namespace eventactors {
 

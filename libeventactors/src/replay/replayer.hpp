@@ -10,18 +10,15 @@
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
 
-#include "eventactors/replay.hpp"
 #include "eventactors/options.hpp"
+#include "eventactors/replay.hpp"
 #include "model/model.hpp"
-#include "reader.hpp"
-#include "writer.hpp"
+#include "storage/writer.hpp"
 
 namespace eventactors {
 
-using progress_fn = std::function<void(const replay_progress&)>;
-
-/// Rebuilds the records of an event log's resources from its events on a
-/// writer's connection, in one transaction: clear (the log's callback),
+/// Rebuilds the records of an event log's resources from its events through
+/// a writer, in one transaction: clear (the log's callback),
 /// then apply the selected events in id order, in chunks, each routed
 /// through the replay overrides to its target actions in replay mode.
 /// Commits at the end; on any failure rolls everything back and names the
@@ -37,7 +34,7 @@ public:
            writer& w);
 
   /// Checks `req` (cut arguments, event id, clear callback) without
-  /// touching the database beyond reads.
+  /// touching the store beyond reads.
   caf::error check(const replay_request& req);
 
   /// Runs the replay. `progress` is called after every chunk.
@@ -50,12 +47,5 @@ private:
   const runtime_options& opts_;
   writer& writer_;
 };
-
-/// Copies the events of `log` selected by `req` from the database `src`
-/// reads into the (empty) database `dst` writes, in id order and in chunks.
-/// `src` should be inside a read transaction for a consistent snapshot.
-caf::expected<uint64_t> copy_events(const model& m, sqlite3* src, writer& dst,
-                                    const event_log& log,
-                                    const replay_request& req);
 
 } // namespace eventactors

@@ -1,7 +1,7 @@
 // This file is part of libeventactors.
 // Copyright (c) the libeventactors authors. Distributed under the MIT license.
 
-#include "sqlite/database.hpp"
+#include "storage/sqlite/database.hpp"
 
 #include <cerrno>
 #include <cstring>

@@ -1,7 +1,7 @@
 // This file is part of libeventactors.
 // Copyright (c) the libeventactors authors. Distributed under the MIT license.
 
-#include "reader.hpp"
+#include "storage/sqlite/reader.hpp"
 
 #include <algorithm>
 #include <limits>
@@ -10,12 +10,13 @@
 
 #include <boost/json/serialize.hpp>
 
-#include "codec.hpp"
 #include "crypto.hpp"
 #include "eventactors/error.hpp"
-#include "schema.hpp"
+#include "storage/sealing.hpp"
+#include "storage/sqlite/codec.hpp"
+#include "storage/sqlite/schema.hpp"
 
-namespace eventactors {
+namespace eventactors::sqlite {
 
 namespace {
 
@@ -29,33 +30,57 @@ action_kind parse_action_type(std::string_view str) {
 
 } // namespace
 
-reader::reader(std::shared_ptr<const model> m, sqlite::database db,
-               sqlite3* raw)
+reader::reader(std::shared_ptr<const model> m, database db, sqlite3* raw)
   : model_(std::move(m)), db_(std::move(db)), raw_(raw), cache_(256) {
   // nop
 }
 
-caf::expected<reader> reader::open(std::shared_ptr<const model> m,
-                                   const std::string& path,
-                                   sqlite::open_options opts) {
-  opts.mode = sqlite::open_mode::read_only;
-  auto db = sqlite::database::open(path, opts);
+reader::~reader() {
+  // nop: the statements go before the snapshot's transaction, which goes
+  // before the connection (members are destroyed in reverse order).
+}
+
+caf::expected<std::unique_ptr<reader>>
+reader::open(std::shared_ptr<const model> m, const std::string& path,
+             open_options opts) {
+  opts.mode = open_mode::read_only;
+  auto db = database::open(path, opts);
   if (!db)
     return std::move(db.error());
   auto raw = db->get();
-  return reader{std::move(m), std::move(*db), raw};
+  return std::unique_ptr<reader>{new reader{std::move(m), std::move(*db), raw}};
 }
 
-reader reader::borrow(std::shared_ptr<const model> m, sqlite3* db) {
-  return reader{std::move(m), sqlite::database{}, db};
+caf::expected<std::unique_ptr<reader>>
+reader::open_snapshot(std::shared_ptr<const model> m, const std::string& path,
+                      open_options opts) {
+  auto result = open(std::move(m), path, opts);
+  if (!result)
+    return result;
+  auto db = (*result)->raw_;
+  if (auto err = schema::check(db, path))
+    return err;
+  auto tx = transaction::begin_read(db);
+  if (!tx)
+    return std::move(tx.error());
+  (*result)->snapshot_.emplace(std::move(*tx));
+  // The first read fixes the snapshot.
+  if (auto err = exec(db, "SELECT count(*) FROM sqlite_master"))
+    return err;
+  return result;
 }
 
-caf::expected<sqlite::statement*> reader::prepare(const std::string& sql) {
+std::unique_ptr<reader> reader::borrow(std::shared_ptr<const model> m,
+                                       sqlite3* db) {
+  return std::unique_ptr<reader>{new reader{std::move(m), database{}, db}};
+}
+
+caf::expected<statement*> reader::prepare(const std::string& sql) {
   return cache_.get(raw_, sql);
 }
 
 caf::expected<std::vector<stored_record>>
-reader::read_rows(const resource_info& res, sqlite::statement& stmt) {
+reader::read_rows(const resource_info& res, statement& stmt) {
   std::vector<stored_record> result;
   for (;;) {
     auto row = stmt.step();
@@ -70,7 +95,7 @@ reader::read_rows(const resource_info& res, sqlite::statement& stmt) {
   }
 }
 
-std::string reader::select_columns(const resource& res) const {
+std::string record_columns(const resource& res) {
   std::string sql;
   for (auto& attr : res.attributes()) {
     sql += codec::quote(attr.name);
@@ -80,8 +105,8 @@ std::string reader::select_columns(const resource& res) const {
   return sql;
 }
 
-caf::expected<stored_record>
-reader::read_row(const resource_info& res, const sqlite::statement& stmt) {
+caf::expected<stored_record> read_row(const resource_info& res,
+                                      const statement& stmt) {
   stored_record result;
   int col = 0;
   for (auto& attr : res.def->attributes()) {
@@ -96,11 +121,19 @@ reader::read_row(const resource_info& res, const sqlite::statement& stmt) {
 
 caf::expected<std::optional<stored_record>>
 reader::get(const resource_info& res, const json::value& id) {
-  auto stmt = prepare(res.select_by_key_sql);
-  if (!stmt)
-    return std::move(stmt.error());
-  auto& st = **stmt;
-  sqlite::reset_guard guard{st};
+  auto i = by_key_.find(&res);
+  if (i == by_key_.end()) {
+    auto& def = *res.def;
+    auto stmt = statement::prepare(
+      raw_, "SELECT " + record_columns(def) + " FROM "
+              + codec::quote(def.table()) + " WHERE "
+              + codec::quote(def.primary_key()) + " = ?");
+    if (!stmt)
+      return std::move(stmt.error());
+    i = by_key_.emplace(&res, std::move(*stmt)).first;
+  }
+  auto& st = i->second;
+  reset_guard guard{st};
   codec::bind_key(st, 1, id);
   auto row = st.step();
   if (!row)
@@ -117,7 +150,7 @@ caf::expected<std::optional<stored_record>>
 reader::find_identity(const resource_info& res, const identity& id,
                       const json::object& values, const json::value& exclude) {
   auto& def = *res.def;
-  auto sql = "SELECT " + select_columns(def) + " FROM "
+  auto sql = "SELECT " + record_columns(def) + " FROM "
              + codec::quote(def.table()) + " WHERE ";
   for (size_t i = 0; i < id.attributes.size(); ++i) {
     if (i > 0)
@@ -129,7 +162,7 @@ reader::find_identity(const resource_info& res, const identity& id,
   if (!stmt)
     return std::move(stmt.error());
   auto& st = **stmt;
-  sqlite::reset_guard guard{st};
+  reset_guard guard{st};
   int index = 1;
   for (auto& name : id.attributes) {
     auto attr = def.find_attribute(name);
@@ -157,7 +190,7 @@ reader::find_by(const resource_info& res, std::string_view attribute,
     return make_error(errc::invalid_input,
                       def.name() + " has no attribute "
                         + std::string{attribute});
-  auto sql = "SELECT " + select_columns(def) + " FROM "
+  auto sql = "SELECT " + record_columns(def) + " FROM "
              + codec::quote(def.table()) + " WHERE "
              + codec::quote(attribute) + " = ? ORDER BY "
              + codec::quote(def.primary_key()) + " LIMIT ?";
@@ -165,7 +198,7 @@ reader::find_by(const resource_info& res, std::string_view attribute,
   if (!stmt)
     return std::move(stmt.error());
   auto& st = **stmt;
-  sqlite::reset_guard guard{st};
+  reset_guard guard{st};
   codec::bind(st, 1, attr->type, value);
   st.bind(2, static_cast<int64_t>(limit));
   return read_rows(res, st);
@@ -174,19 +207,41 @@ reader::find_by(const resource_info& res, std::string_view attribute,
 caf::expected<std::vector<stored_record>>
 reader::list(const resource_info& res, uint64_t offset, uint32_t limit) {
   auto& def = *res.def;
-  auto sql = "SELECT " + select_columns(def) + " FROM "
+  auto sql = "SELECT " + record_columns(def) + " FROM "
              + codec::quote(def.table()) + " ORDER BY "
              + codec::quote(def.primary_key()) + " LIMIT ? OFFSET ?";
   auto stmt = prepare(sql);
   if (!stmt)
     return std::move(stmt.error());
   auto& st = **stmt;
-  sqlite::reset_guard guard{st};
+  reset_guard guard{st};
   st.bind(1, static_cast<int64_t>(limit));
   // SQLite takes a negative OFFSET as 0: skipping more than 2^63-1 rows
   // skips them all.
   st.bind(2, static_cast<int64_t>(std::min<uint64_t>(
                offset, std::numeric_limits<int64_t>::max())));
+  return read_rows(res, st);
+}
+
+caf::expected<std::vector<stored_record>>
+reader::records_after(const resource_info& res,
+                      const std::optional<json::value>& after,
+                      uint32_t limit) {
+  auto& def = *res.def;
+  auto pk = codec::quote(def.primary_key());
+  auto sql = "SELECT " + record_columns(def) + " FROM "
+             + codec::quote(def.table())
+             + (after ? " WHERE " + pk + " > ?" : "") + " ORDER BY " + pk
+             + " LIMIT ?";
+  auto stmt = prepare(sql);
+  if (!stmt)
+    return std::move(stmt.error());
+  auto& st = **stmt;
+  reset_guard guard{st};
+  int index = 1;
+  if (after)
+    codec::bind_key(st, index++, *after);
+  st.bind(index, static_cast<int64_t>(limit));
   return read_rows(res, st);
 }
 
@@ -200,7 +255,7 @@ caf::expected<log_stats> reader::stats(const event_log& log) {
     if (!stmt)
       return std::move(stmt.error());
     auto& st = **stmt;
-    sqlite::reset_guard guard{st};
+    reset_guard guard{st};
     for (;;) {
       auto row = st.step();
       if (!row)
@@ -244,7 +299,7 @@ caf::expected<int64_t> reader::max_key(const resource_info& res) {
   if (!stmt)
     return std::move(stmt.error());
   auto& st = **stmt;
-  sqlite::reset_guard guard{st};
+  reset_guard guard{st};
   auto row = st.step();
   if (!row)
     return std::move(row.error());
@@ -263,7 +318,7 @@ caf::expected<int64_t> reader::max_key_ever(const resource_info& res) {
   if (!stmt)
     return std::move(stmt.error());
   auto& st = **stmt;
-  sqlite::reset_guard guard{st};
+  reset_guard guard{st};
   st.bind(1, std::string_view{res.def->name()});
   auto row = st.step();
   if (!row)
@@ -271,27 +326,6 @@ caf::expected<int64_t> reader::max_key_ever(const resource_info& res) {
   if (*row && !st.is_null(0))
     return std::max(*top, st.column_int(0));
   return top;
-}
-
-caf::error sync_key_counters(const model& m, reader& rd) {
-  for (auto& [name, info] : m.resources()) {
-    if (info->def->key() != key_kind::integer)
-      continue;
-    auto top = rd.max_key_ever(*info);
-    if (!top)
-      return std::move(top.error());
-    info->next_id.store(*top + 1);
-  }
-  return {};
-}
-
-record reader::to_record(const resource_info& res, stored_record x) {
-  record result;
-  result.resource = res.def->name();
-  if (auto id = x.values.if_contains(res.def->primary_key()))
-    result.id = *id;
-  result.values = std::move(x.values);
-  return result;
 }
 
 std::string event_columns(const event_log& log) {
@@ -302,52 +336,8 @@ std::string event_columns(const event_log& log) {
   return sql;
 }
 
-namespace {
-
-/// Appends `text` length-prefixed: no two sequences of fields give the same
-/// context.
-void put_field(std::string& ctx, std::string_view text) {
-  ctx += std::to_string(text.size());
-  ctx += ':';
-  ctx += text;
-  ctx += '|';
-}
-
-/// Appends a key as its column stores it (an integer key in a text column
-/// reads back as a string); null as `~`.
-void put_key(std::string& ctx, const json::value* key) {
-  if (!key || key->is_null())
-    ctx += "~|";
-  else if (key->is_string())
-    put_field(ctx, key->get_string());
-  else
-    put_field(ctx, json::serialize(*key));
-}
-
-} // namespace
-
-std::string sealing_context(const event_log& log, const json::value& event_id,
-                            std::string_view field, const sealed_fields& ev) {
-  std::string ctx{"eventactors/2|"};
-  put_field(ctx, log.name());
-  put_key(ctx, &event_id);
-  put_field(ctx, field);
-  put_field(ctx, ev.resource);
-  put_key(ctx, &ev.record_id);
-  put_field(ctx, ev.action);
-  put_field(ctx, ev.action_type);
-  for (auto& col : log.actor_columns()) {
-    put_field(ctx, col.name);
-    put_key(ctx, ev.actors.if_contains(col.name));
-  }
-  put_field(ctx, std::to_string(ev.version));
-  put_field(ctx, ev.occurred_at);
-  put_field(ctx, ev.key_id);
-  return ctx;
-}
-
 caf::expected<event> read_event(const event_log& log,
-                                const sqlite::statement& stmt) {
+                                const statement& stmt) {
   event ev;
   ev.log = log.name();
   // Before reading it: reading converts the value.
@@ -424,11 +414,9 @@ caf::expected<event> read_event(const event_log& log,
   return ev;
 }
 
-caf::expected<event_page> reader::events(const event_log& log,
-                                         const event_filter& f) {
-  std::string sql = "SELECT " + event_columns(log) + " FROM "
-                    + codec::quote(log.name()) + " WHERE 1";
-  std::vector<json::value> binds;
+caf::error event_conditions(const event_log& log, const event_filter& f,
+                            bool paging, std::string& sql,
+                            std::vector<json::value>& binds) {
   auto add = [&](std::string cond, json::value val) {
     sql += " AND " + cond;
     binds.push_back(std::move(val));
@@ -464,7 +452,7 @@ caf::expected<event_page> reader::events(const event_log& log,
                           + f.actor->first);
     add(codec::quote(f.actor->first) + " = ?", f.actor->second);
   }
-  if (f.after_id)
+  if (paging && f.after_id)
     add(f.descending ? "id < ?" : "id > ?", *f.after_id);
   if (f.from_id)
     add("id >= ?", *f.from_id);
@@ -474,6 +462,37 @@ caf::expected<event_page> reader::events(const event_log& log,
     add("occurred_at >= ?", json::string{format_timestamp(*f.from_time)});
   if (f.to_time)
     add("occurred_at <= ?", json::string{format_timestamp(*f.to_time)});
+  return {};
+}
+
+caf::expected<uint64_t> reader::count_events(const event_log& log,
+                                             const event_filter& f) {
+  std::string sql = "SELECT count(*) FROM " + codec::quote(log.name())
+                    + " WHERE 1";
+  std::vector<json::value> binds;
+  if (auto err = event_conditions(log, f, false, sql, binds))
+    return err;
+  auto stmt = prepare(sql);
+  if (!stmt)
+    return std::move(stmt.error());
+  auto& st = **stmt;
+  reset_guard guard{st};
+  int index = 1;
+  for (auto& b : binds)
+    codec::bind_key(st, index++, b);
+  auto row = st.step();
+  if (!row)
+    return std::move(row.error());
+  return *row ? static_cast<uint64_t>(st.column_int(0)) : uint64_t{0};
+}
+
+caf::expected<event_page> reader::events(const event_log& log,
+                                         const event_filter& f) {
+  std::string sql = "SELECT " + event_columns(log) + " FROM "
+                    + codec::quote(log.name()) + " WHERE 1";
+  std::vector<json::value> binds;
+  if (auto err = event_conditions(log, f, true, sql, binds))
+    return err;
   sql += f.descending ? " ORDER BY id DESC" : " ORDER BY id";
   sql += " LIMIT ?";
   auto limit = std::clamp<uint32_t>(f.limit, 1, 10000);
@@ -481,7 +500,7 @@ caf::expected<event_page> reader::events(const event_log& log,
   if (!stmt)
     return std::move(stmt.error());
   auto& st = **stmt;
-  sqlite::reset_guard guard{st};
+  reset_guard guard{st};
   int index = 1;
   for (auto& b : binds)
     codec::bind_key(st, index++, b);
@@ -516,4 +535,4 @@ caf::expected<event_page> reader::events(const event_log& log,
   return page;
 }
 
-} // namespace eventactors
+} // namespace eventactors::sqlite

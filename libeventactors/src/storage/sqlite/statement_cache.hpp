@@ -9,7 +9,7 @@
 
 #include <caf/expected.hpp>
 
-#include "sqlite/statement.hpp"
+#include "storage/sqlite/statement.hpp"
 
 struct sqlite3;
 

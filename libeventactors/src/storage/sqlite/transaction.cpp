@@ -1,12 +1,12 @@
 // This file is part of libeventactors.
 // Copyright (c) the libeventactors authors. Distributed under the MIT license.
 
-#include "sqlite/transaction.hpp"
+#include "storage/sqlite/transaction.hpp"
 
 #include <sqlite3.h>
 
 #include "detail/log.hpp"
-#include "sqlite/database.hpp"
+#include "storage/sqlite/database.hpp"
 
 namespace eventactors::sqlite {
 
@@ -20,6 +20,13 @@ transaction::~transaction() {
 
 caf::expected<transaction> transaction::begin(sqlite3* db) {
   auto rc = sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
+  if (rc != SQLITE_OK)
+    return last_error(db, rc, "begin transaction");
+  return transaction{db};
+}
+
+caf::expected<transaction> transaction::begin_read(sqlite3* db) {
+  auto rc = sqlite3_exec(db, "BEGIN", nullptr, nullptr, nullptr);
   if (rc != SQLITE_OK)
     return last_error(db, rc, "begin transaction");
   return transaction{db};
@@ -41,13 +48,15 @@ caf::error transaction::commit() {
 void transaction::rollback() noexcept {
   if (!db_)
     return;
-  if (!sqlite3_get_autocommit(db_)) {
-    auto rc = sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-    if (rc != SQLITE_OK)
-      SPDLOG_LOGGER_WARN(&detail::log(), "rollback failed: {}",
-                         sqlite3_errmsg(db_));
-  }
+  sqlite::rollback(db_);
   db_ = nullptr;
+}
+
+void rollback(sqlite3* db) noexcept {
+  if (!sqlite3_get_autocommit(db)
+      && sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr) != SQLITE_OK)
+    SPDLOG_LOGGER_WARN(&detail::log(), "rollback failed: {}",
+                       sqlite3_errmsg(db));
 }
 
 } // namespace eventactors::sqlite

@@ -1,12 +1,12 @@
 // This file is part of libeventactors.
 // Copyright (c) the libeventactors authors. Distributed under the MIT license.
 
-#include "sqlite/statement.hpp"
+#include "storage/sqlite/statement.hpp"
 
 #include <sqlite3.h>
 
 #include "eventactors/error.hpp"
-#include "sqlite/database.hpp"
+#include "storage/sqlite/database.hpp"
 
 namespace eventactors::sqlite {
 

@@ -1,7 +1,7 @@
 // This file is part of libeventactors.
 // Copyright (c) the libeventactors authors. Distributed under the MIT license.
 
-#include "checkpointer.hpp"
+#include "storage/sqlite/checkpointer.hpp"
 
 #include <sqlite3.h>
 

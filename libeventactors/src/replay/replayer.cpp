@@ -1,7 +1,7 @@
 // This file is part of libeventactors.
 // Copyright (c) the libeventactors authors. Distributed under the MIT license.
 
-#include "replayer.hpp"
+#include "replay/replayer.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -9,10 +9,11 @@
 
 #include <boost/json/serialize.hpp>
 
-#include "codec.hpp"
 #include "detail/log.hpp"
 #include "eventactors/error.hpp"
 #include "engine/executor.hpp"
+#include "replay/cut.hpp"
+#include "storage/reader.hpp"
 #include "uuid.hpp"
 
 namespace eventactors {
@@ -64,26 +65,12 @@ uint64_t event_seed(const json::value& id) {
   return h;
 }
 
-/// The WHERE clause selecting the events of a cut; `binds` gets its values.
-std::string cut_clause(const replay_request& req,
-                       std::vector<json::value>& binds) {
-  if (req.last_event_id) {
-    binds.push_back(*req.last_event_id);
-    return " AND id <= ?";
-  }
-  if (req.point_in_time) {
-    binds.push_back(json::string{format_timestamp(*req.point_in_time)});
-    return " AND occurred_at <= ?";
-  }
-  return {};
-}
-
 /// The clear callback's view: deletes records inside the replay's
 /// transaction.
 class clear_records : public clear_context {
 public:
-  clear_records(const model& m, sqlite3* db, const event_log& log)
-    : model_(m), db_(db), log_(log) {
+  clear_records(const model& m, writer& w, const event_log& log)
+    : model_(m), writer_(w), log_(log) {
     // nop
   }
 
@@ -93,7 +80,7 @@ public:
       return make_error(errc::unknown_resource,
                         "clear_records_for_replay: no resource \""
                           + std::string{resource} + "\"");
-    return sqlite::exec(db_, "DELETE FROM " + codec::quote(res->def->table()));
+    return writer_.clear(*res);
   }
 
   std::vector<std::string> tracked_resources() const override {
@@ -102,7 +89,7 @@ public:
 
 private:
   const model& model_;
-  sqlite3* db_;
+  writer& writer_;
   const event_log& log_;
 };
 
@@ -129,17 +116,18 @@ struct replayer::impl {
   const runtime_options& opts;
   writer& w;
   const event_log& log;
-  reader rd;
+  /// Reads through the writer: sees the replay's own writes.
+  std::unique_ptr<reader> rd;
   executor ex;
   replay_summary summary;
 
   impl(std::shared_ptr<const model> defs, const runtime_options& o,
        writer& wr, const event_log& l)
     : m(*defs), opts(o), w(wr), log(l),
-      rd(reader::borrow(defs, wr.get())) {
+      rd(wr.transaction_reader()) {
     ex.defs = std::move(defs);
     ex.options = &opts;
-    ex.db = &rd;
+    ex.db = rd.get();
     ex.replaying = true;
     // Actions that allowed after_transaction hooks run become part of the
     // replay's transaction.
@@ -327,52 +315,8 @@ caf::error replayer::check(const replay_request& req) {
                                                     "is defined"}
                                       : "replay: no event log \"" + req.log
                                           + "\"");
-  if (req.last_event_id && req.point_in_time)
-    return make_error(errc::invalid_input,
-                      "replay: last_event_id and point_in_time exclude each "
-                      "other; give at most one");
-  if (!log->clear_callback())
-    return make_error(errc::invalid_definition,
-                      "clear_records_for_replay must be specified on "
-                        + log->name() + " when doing a replay.");
-  if (req.point_in_time && !codec::storable(*req.point_in_time))
-    return make_error(errc::invalid_input,
-                      "replay: point_in_time must lie in the years 0000 to "
-                      "9999");
-  if (req.last_event_id) {
-    auto& id = *req.last_event_id;
-    if (id.is_null())
-      return make_error(errc::invalid_input,
-                        "replay: last_event_id must not be null");
-    json::value key;
-    if (log->id_kind() == event_id_kind::integer) {
-      if (auto err = types::integer().cast(id, key))
-        return make_error(errc::invalid_input,
-                          "replay: last_event_id: " + *err);
-      if (key.get_int64() < 1)
-        return make_error(errc::invalid_input,
-                          "replay: last_event_id must be positive, got "
-                            + show(id));
-    } else if (auto err = types::uuid().cast(id, key)) {
-      return make_error(errc::invalid_input,
-                        "replay: last_event_id: " + *err);
-    }
-    auto stmt = sqlite::statement::prepare(
-      writer_.get(),
-      "SELECT count(*) FROM " + codec::quote(log->name()) + " WHERE id = ?",
-      false);
-    if (!stmt)
-      return std::move(stmt.error());
-    codec::bind_key(*stmt, 1, key);
-    auto row = stmt->step();
-    if (!row)
-      return std::move(row.error());
-    if (!*row || stmt->column_int(0) == 0)
-      return make_error(errc::invalid_input,
-                        "replay: no event with id " + show(id)
-                          + " in event log " + log->name());
-  }
-  return {};
+  auto rd = writer_.transaction_reader();
+  return check_cut("replay", *log, req, *rd, true);
 }
 
 caf::expected<replay_summary> replayer::run(const replay_request& req,
@@ -381,54 +325,25 @@ caf::expected<replay_summary> replayer::run(const replay_request& req,
   if (auto err = check(req))
     return err;
   auto& log = *model_->find_log(req.log);
-  // Normalize the cut's event id to the column's type.
-  auto cut = req;
-  if (cut.last_event_id) {
-    json::value key;
-    auto type = log.id_kind() == event_id_kind::integer ? types::integer()
-                                                        : types::uuid();
-    if (auto err = type.cast(*cut.last_event_id, key))
-      return make_error(errc::invalid_input,
-                        "replay: last_event_id: " + *err);
-    cut.last_event_id = key;
-  }
+  // The cut's event id normalized to the column's type.
+  auto cut = cut_filter(log, req, chunk_size);
+  if (!cut)
+    return std::move(cut.error());
   if (writer_.in_transaction())
     return make_error(errc::storage_failure,
                       "replay: the writer has a transaction open");
-  if (auto err = writer_.begin())
-    return err;
   // Any failure from here on rolls back clear and re-apply alike.
-  struct rollback_guard {
-    writer& w;
-    bool armed = true;
-    ~rollback_guard() {
-      if (armed)
-        w.rollback();
-    }
-  } guard{writer_};
+  auto tx = write_transaction::begin(writer_);
+  if (!tx)
+    return std::move(tx.error());
   impl st{model_, opts_, writer_, log};
-  auto table = codec::quote(log.name());
-  std::vector<json::value> binds;
-  auto where = cut_clause(cut, binds);
   // The total, for progress reports.
-  uint64_t total = 0;
-  {
-    auto stmt = sqlite::statement::prepare(
-      writer_.get(), "SELECT count(*) FROM " + table + " WHERE 1" + where,
-      false);
-    if (!stmt)
-      return std::move(stmt.error());
-    int index = 1;
-    for (auto& b : binds)
-      codec::bind_key(*stmt, index++, b);
-    auto row = stmt->step();
-    if (!row)
-      return std::move(row.error());
-    total = static_cast<uint64_t>(stmt->column_int(0));
-  }
+  auto total = st.rd->count_events(log, *cut);
+  if (!total)
+    return std::move(total.error());
   // Clear.
   {
-    clear_records ctx{*model_, writer_.get(), log};
+    clear_records ctx{*model_, writer_, log};
     caf::error err;
     try {
       err = log.clear_callback()(ctx);
@@ -441,66 +356,31 @@ caf::expected<replay_summary> replayer::run(const replay_request& req,
                           + " failed: " + render(err));
   }
   // Stream the events in id order, one chunk at a time.
-  auto select = sqlite::statement::prepare(
-    writer_.get(),
-    "SELECT " + event_columns(log) + " FROM " + table
-      + " WHERE id > ?" + where + " ORDER BY id LIMIT "
-      + std::to_string(chunk_size),
-    false);
-  if (!select)
-    return std::move(select.error());
-  // Integer ids start above 0; UUID text sorts above the empty string.
-  json::value after = log.id_kind() == event_id_kind::integer
-                        ? json::value(int64_t{0})
-                        : json::value(json::string{});
   uint64_t applied = 0;
-  std::vector<event> chunk;
-  chunk.reserve(chunk_size);
-  for (;;) {
-    chunk.clear();
-    {
-      sqlite::reset_guard reset{*select};
-      codec::bind_key(*select, 1, after);
-      int index = 2;
-      for (auto& b : binds)
-        codec::bind_key(*select, index++, b);
-      for (;;) {
-        auto row = select->step();
-        if (!row)
-          return std::move(row.error());
-        if (!*row)
-          break;
-        auto ev = read_event(log, *select);
-        if (!ev)
-          return std::move(ev.error());
-        chunk.push_back(std::move(*ev));
+  auto err = st.rd->stream_events(
+    log, *cut, [&](std::vector<event>& chunk) -> caf::error {
+      for (auto& ev : chunk) {
+        if (auto err = st.apply(ev))
+          return err;
+        ++applied;
       }
-    }
-    if (chunk.empty())
-      break;
-    for (auto& ev : chunk) {
-      if (auto err = st.apply(ev))
-        return err;
-      ++applied;
-    }
-    after = chunk.back().id;
-    if (progress) {
-      auto secs = std::chrono::duration<double>(
-                    std::chrono::steady_clock::now() - started)
-                    .count();
-      progress({applied, total, secs > 0 ? applied / secs : 0.0});
-    }
-    if (chunk.size() < chunk_size)
-      break;
-  }
-  if (auto err = writer_.commit())
+      if (progress) {
+        auto secs = std::chrono::duration<double>(
+                      std::chrono::steady_clock::now() - started)
+                      .count();
+        progress({applied, *total, secs > 0 ? applied / secs : 0.0});
+      }
+      return {};
+    });
+  if (err)
+    return err;
+  if (auto err = tx->commit())
     return make_error(errc::replay_failed,
                       "replay of " + log.name()
                         + " could not commit: " + render(err));
-  guard.armed = false;
   // Replay restored integer keys: generated ones continue above them (and
   // above keys of later events, after a replay to a cut).
-  if (auto err = sync_key_counters(*model_, st.rd))
+  if (auto err = sync_key_counters(*model_, *st.rd))
     SPDLOG_LOGGER_WARN(&detail::log(), "replay: key counters: {}",
                        render(err));
   st.summary.events = applied;
@@ -513,59 +393,6 @@ caf::expected<replay_summary> replayer::run(const replay_request& req,
                      log.name(), applied, st.summary.missing.size(),
                      st.summary.duration_us);
   return std::move(st.summary);
-}
-
-caf::expected<uint64_t> copy_events(const model& m, sqlite3* src, writer& dst,
-                                    const event_log& log,
-                                    const replay_request& req) {
-  (void) m;
-  std::vector<json::value> binds;
-  auto where = cut_clause(req, binds);
-  auto cols = event_columns(log);
-  auto table = codec::quote(log.name());
-  auto select = sqlite::statement::prepare(
-    src, "SELECT " + cols + " FROM " + table + " WHERE 1" + where
-           + " ORDER BY id",
-    false);
-  if (!select)
-    return std::move(select.error());
-  std::string params;
-  for (int i = 0; i < select->columns(); ++i)
-    params += i == 0 ? "?" : ", ?";
-  auto insert = sqlite::statement::prepare(
-    dst.get(), "INSERT INTO " + table + " (" + cols + ") VALUES (" + params
-                 + ")",
-    false);
-  if (!insert)
-    return std::move(insert.error());
-  int index = 1;
-  for (auto& b : binds)
-    codec::bind_key(*select, index++, b);
-  if (auto err = dst.begin())
-    return err;
-  uint64_t copied = 0;
-  for (;;) {
-    auto row = select->step();
-    if (!row) {
-      dst.rollback();
-      return std::move(row.error());
-    }
-    if (!*row)
-      break;
-    for (int i = 0; i < select->columns(); ++i)
-      insert->bind_from(i + 1, *select, i);
-    auto err = insert->run();
-    insert->reset();
-    if (err) {
-      dst.rollback();
-      return err;
-    }
-    ++copied;
-  }
-  select->reset();
-  if (auto err = dst.commit())
-    return err;
-  return copied;
 }
 
 } // namespace eventactors

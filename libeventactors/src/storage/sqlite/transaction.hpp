@@ -10,15 +10,20 @@ struct sqlite3;
 
 namespace eventactors::sqlite {
 
-/// Runs `BEGIN IMMEDIATE` now and `ROLLBACK` on destruction unless
-/// committed.
+/// Runs `BEGIN IMMEDIATE` (or, for reading, `BEGIN`) now and `ROLLBACK` on
+/// destruction unless committed.
 class transaction {
 public:
   transaction(transaction&& other) noexcept;
   transaction& operator=(transaction&&) = delete;
   ~transaction();
 
+  /// Begins a write transaction, taking the write lock now.
   static caf::expected<transaction> begin(sqlite3* db);
+
+  /// Begins a read transaction: every read in it sees the state of the
+  /// file at its first read.
+  static caf::expected<transaction> begin_read(sqlite3* db);
 
   [[nodiscard]] caf::error commit();
 
@@ -32,5 +37,9 @@ private:
 
   sqlite3* db_;
 };
+
+/// Rolls back the transaction open on `db`, if any; logs a failure at
+/// `warn`.
+void rollback(sqlite3* db) noexcept;
 
 } // namespace eventactors::sqlite

@@ -13,7 +13,7 @@
 
 #include <caf/expected.hpp>
 
-#include "sqlite/database.hpp"
+#include "storage/sqlite/database.hpp"
 
 namespace eventactors {
 

@@ -1,7 +1,7 @@
 // This file is part of libeventactors.
 // Copyright (c) the libeventactors authors. Distributed under the MIT license.
 
-#include "fork.hpp"
+#include "replay/fork.hpp"
 
 #include <cerrno>
 #include <cstdio>
@@ -17,28 +17,16 @@
 
 #include <boost/json/serialize.hpp>
 
-#include "codec.hpp"
 #include "eventactors/error.hpp"
 #include "json_text.hpp"
-#include "schema.hpp"
-#include "sqlite/database.hpp"
-#include "sqlite/statement.hpp"
+#include "replay/cut.hpp"
+#include "replay/replayer.hpp"
+#include "storage/storage.hpp"
 #include "uuid.hpp"
-#include "writer.hpp"
 
 namespace eventactors {
 
 namespace {
-
-sqlite::open_options connection_options(const runtime_options& opts) {
-  sqlite::open_options result;
-  // A fork or scratch copy is rebuilt from the log in one go: durability of
-  // each commit does not matter until the end.
-  result.synchronous = opts.synchronous == sync_mode::full ? "FULL"
-                                                           : "NORMAL";
-  result.cache_kib = static_cast<int>(opts.cache_kib);
-  return result;
-}
 
 void remove_database(const std::string& path) {
   std::error_code ec;
@@ -46,149 +34,87 @@ void remove_database(const std::string& path) {
     std::filesystem::remove(path + suffix, ec);
 }
 
-/// A read connection to the live file holding one snapshot open until it
-/// is destroyed.
-class snapshot {
-public:
-  static caf::expected<snapshot> open(const std::string& path,
-                                      const runtime_options& opts) {
-    auto copts = connection_options(opts);
-    copts.mode = sqlite::open_mode::read_only;
-    auto db = sqlite::database::open(path, copts);
-    if (!db)
-      return std::move(db.error());
-    if (auto err = schema::check(db->get(), path))
-      return err;
-    if (auto err = db->exec("BEGIN"))
-      return err;
-    // The first read fixes the snapshot.
-    if (auto err = db->exec("SELECT count(*) FROM sqlite_master"))
-      return err;
-    return snapshot{std::move(*db)};
-  }
-
-  snapshot(snapshot&&) noexcept = default;
-
-  ~snapshot() {
-    if (db_)
-      (void) db_.exec("ROLLBACK");
-  }
-
-  sqlite3* get() const noexcept {
-    return db_.get();
-  }
-
-private:
-  explicit snapshot(sqlite::database db) : db_(std::move(db)) {
-    // nop
-  }
-
-  sqlite::database db_;
-};
-
-/// Checks the cut against the live events (the fork's copy is not there
-/// yet).
-caf::error check_cut(sqlite3* live, const event_log& log,
-                     const replay_request& req) {
-  if (req.last_event_id && req.point_in_time)
-    return make_error(errc::invalid_input,
-                      "fork: last_event_id and point_in_time exclude each "
-                      "other; give at most one");
-  if (req.point_in_time && !codec::storable(*req.point_in_time))
-    return make_error(errc::invalid_input,
-                      "fork: point_in_time must lie in the years 0000 to "
-                      "9999");
-  if (!req.last_event_id)
-    return {};
-  if (req.last_event_id->is_null())
-    return make_error(errc::invalid_input,
-                      "fork: last_event_id must not be null");
-  json::value key;
-  auto type = log.id_kind() == event_id_kind::integer ? types::integer()
-                                                      : types::uuid();
-  if (auto err = type.cast(*req.last_event_id, key))
-    return make_error(errc::invalid_input, "fork: last_event_id: " + *err);
-  if (key.is_int64() && key.get_int64() < 1)
-    return make_error(errc::invalid_input,
-                      "fork: last_event_id must be positive, got "
-                        + json::serialize(*req.last_event_id));
-  auto stmt = sqlite::statement::prepare(
-    live, "SELECT count(*) FROM " + codec::quote(log.name()) + " WHERE id = ?",
-    false);
-  if (!stmt)
-    return std::move(stmt.error());
-  codec::bind_key(*stmt, 1, key);
-  auto row = stmt->step();
-  if (!row)
-    return std::move(row.error());
-  if (!*row || stmt->column_int(0) == 0)
-    return make_error(errc::invalid_input,
-                      "fork: no event with id "
-                        + json::serialize(*req.last_event_id)
-                        + " in event log " + log.name());
-  return {};
-}
-
 /// A rebuilt copy: its write connection, still open, and what the replay
 /// did.
 struct built_copy {
-  writer w;
+  std::unique_ptr<writer> w;
   replay_summary summary;
 };
 
 /// Copies the cut's events from `live` into a fresh database at `target`
 /// and replays them there.
 caf::expected<built_copy> build_copy(std::shared_ptr<const model> m,
-                                     const sqlite::open_options& copts,
                                      const runtime_options& opts,
-                                     sqlite3* live, const event_log& log,
+                                     reader& live, const event_log& log,
                                      const replay_request& req,
                                      const std::string& target,
                                      const progress_fn& progress) {
-  if (auto err = check_cut(live, log, req))
+  if (auto err = check_cut("fork", log, req, live, false))
     return err;
-  auto w = writer::open(m, target, copts, opts.env);
+  auto cut = cut_filter(log, req, replayer::chunk_size);
+  if (!cut)
+    return std::move(cut.error());
+  // A fork or scratch copy is rebuilt from the log in one go: durability of
+  // each commit does not matter until the end.
+  auto w = storage::open_writer(m, target, storage::connection_options(opts),
+                                opts.env);
   if (!w)
     return std::move(w.error());
-  auto copied = copy_events(*m, live, *w, log, req);
+  auto copied = (*w)->copy_events(live, log, *cut);
   if (!copied)
     return std::move(copied.error());
   replay_request all;
   all.log = log.name();
-  auto summary = replayer{m, opts, *w}.run(all, progress);
+  auto summary = replayer{m, opts, **w}.run(all, progress);
   if (!summary)
     return std::move(summary.error());
   return built_copy{std::move(*w), std::move(*summary)};
 }
 
-/// Reads one row's attribute values.
-caf::expected<json::object> read_values(const resource& def,
-                                        const sqlite::statement& stmt) {
-  json::object result;
-  int col = 0;
-  for (auto& attr : def.attributes()) {
-    json::value val;
-    if (auto err = codec::read(stmt, col++, attr.type, val))
-      return err;
-    result.emplace(attr.name, std::move(val));
+/// Records of one resource in primary key order, read a page at a time.
+class record_stream {
+public:
+  record_stream(reader& rd, const resource_info& res) : rd_(rd), res_(res) {
+    // nop
   }
-  return result;
-}
 
-/// Compares the records of `def` in both databases, by primary key.
-caf::error compare(const resource& def, sqlite3* live, sqlite3* replayed,
+  /// Sets `out` to the next record's values, or resets it past the last.
+  caf::error next(std::optional<json::object>& out) {
+    if (pos_ == page_.size() && !done_) {
+      auto more = rd_.records_after(res_, after_, page_size);
+      if (!more)
+        return std::move(more.error());
+      page_ = std::move(*more);
+      pos_ = 0;
+      done_ = page_.size() < page_size;
+      if (!page_.empty())
+        after_ = page_.back().values.at(res_.def->primary_key());
+    }
+    if (pos_ == page_.size()) {
+      out.reset();
+      return {};
+    }
+    out = std::move(page_[pos_++].values);
+    return {};
+  }
+
+private:
+  static constexpr uint32_t page_size = 1000;
+
+  reader& rd_;
+  const resource_info& res_;
+  std::vector<stored_record> page_;
+  size_t pos_ = 0;
+  bool done_ = false;
+  std::optional<json::value> after_;
+};
+
+/// Compares the records of `res` in both stores, by primary key.
+caf::error compare(const resource_info& res, reader& live, reader& replayed,
                    verify_report& report, uint32_t max_differences) {
-  std::string cols;
-  for (auto& attr : def.attributes())
-    cols += (cols.empty() ? "" : ", ") + codec::quote(attr.name);
-  auto sql = "SELECT " + cols + " FROM " + codec::quote(def.table())
-             + " ORDER BY " + codec::quote(def.primary_key());
-  auto a = sqlite::statement::prepare(live, sql, false);
-  if (!a)
-    return std::move(a.error());
-  auto b = sqlite::statement::prepare(replayed, sql, false);
-  if (!b)
-    return std::move(b.error());
+  auto& def = *res.def;
+  record_stream a{live, res};
+  record_stream b{replayed, res};
   auto add = [&](difference d) {
     ++report.total_differences;
     if (report.differences.size() < max_differences)
@@ -197,24 +123,9 @@ caf::error compare(const resource& def, sqlite3* live, sqlite3* replayed,
   auto& pk = def.primary_key();
   std::optional<json::object> x;
   std::optional<json::object> y;
-  auto next = [&](sqlite::statement& stmt,
-                  std::optional<json::object>& out) -> caf::error {
-    auto row = stmt.step();
-    if (!row)
-      return std::move(row.error());
-    if (!*row) {
-      out.reset();
-      return {};
-    }
-    auto vals = read_values(def, stmt);
-    if (!vals)
-      return std::move(vals.error());
-    out = std::move(*vals);
-    return {};
-  };
-  if (auto err = next(*a, x))
+  if (auto err = a.next(x))
     return err;
-  if (auto err = next(*b, y))
+  if (auto err = b.next(y))
     return err;
   // Keys of one resource share a type: compare them as SQLite orders them
   // (integers numerically, text bytewise).
@@ -230,11 +141,11 @@ caf::error compare(const resource& def, sqlite3* live, sqlite3* replayed,
     ++report.records;
     if (x && (!y || less(x->at(pk), y->at(pk)))) {
       add({def.name(), x->at(pk), {}, json::value(*x), nullptr});
-      if (auto err = next(*a, x))
+      if (auto err = a.next(x))
         return err;
     } else if (y && (!x || less(y->at(pk), x->at(pk)))) {
       add({def.name(), y->at(pk), {}, nullptr, json::value(*y)});
-      if (auto err = next(*b, y))
+      if (auto err = b.next(y))
         return err;
     } else {
       for (auto& attr : def.attributes()) {
@@ -245,30 +156,12 @@ caf::error compare(const resource& def, sqlite3* live, sqlite3* replayed,
         if (!json_io::identical(l, r))
           add({def.name(), x->at(pk), attr.name, l, r});
       }
-      if (auto err = next(*a, x))
+      if (auto err = a.next(x))
         return err;
-      if (auto err = next(*b, y))
+      if (auto err = b.next(y))
         return err;
     }
   }
-  return {};
-}
-
-/// Switches the connection's file from WAL to rollback journal mode, which
-/// writes every page back into the file and removes the -wal file.
-caf::error leave_wal(sqlite3* db, const std::string& path) {
-  auto stmt = sqlite::statement::prepare(db, "PRAGMA journal_mode=DELETE",
-                                         false);
-  if (!stmt)
-    return std::move(stmt.error());
-  auto row = stmt->step();
-  if (!row)
-    return std::move(row.error());
-  std::string mode{*row ? stmt->column_text(0) : std::string_view{}};
-  if (mode != "delete")
-    return make_error(errc::storage_failure,
-                      "fork: cannot move " + path
-                        + " out of WAL mode (journal_mode is " + mode + ")");
   return {};
 }
 
@@ -437,7 +330,8 @@ caf::expected<replay_summary> fork_database(std::shared_ptr<const model> m,
     return make_error(errc::invalid_input,
                       "fork: " + target
                         + " exists already; a fork is a new file");
-  auto snap = snapshot::open(live, opts);
+  auto snap = storage::open_snapshot(m, live,
+                                     storage::connection_options(opts));
   if (!snap)
     return std::move(snap.error());
   // Built under a temp name and renamed when complete: a fork killed half
@@ -453,13 +347,13 @@ caf::expected<replay_summary> fork_database(std::shared_ptr<const model> m,
     return std::move(tmp.error());
   replay_summary summary;
   {
-    auto copy = build_copy(m, connection_options(opts), opts, snap->get(),
-                           *log, req, tmp->path(), progress);
+    auto copy = build_copy(m, opts, **snap, *log, req, tmp->path(),
+                           progress);
     if (!copy)
       return std::move(copy.error());
     // Out of WAL mode: the file holds everything itself when it is
     // renamed, with no -wal file beside it under the temp name.
-    if (auto err = leave_wal(copy->w.get(), tmp->path()))
+    if (auto err = copy->w->make_self_contained("fork"))
       return err;
     summary = std::move(copy->summary);
   } // closes the connection
@@ -478,7 +372,8 @@ caf::expected<verify_report> verify_database(std::shared_ptr<const model> m,
   if (!log)
     return make_error(errc::invalid_input,
                       "verify: no event log \"" + log_name + "\"");
-  auto snap = snapshot::open(live, opts);
+  auto snap = storage::open_snapshot(m, live,
+                                     storage::connection_options(opts));
   if (!snap)
     return std::move(snap.error());
   // The scratch copy holds the records in plain text. SQLite's private
@@ -486,18 +381,17 @@ caf::expected<verify_report> verify_database(std::shared_ptr<const model> m,
   // unlinked as soon as it is opened: no other user can read it, and it
   // vanishes with the connection however the process ends, a kill
   // included. Pages stay in the page cache until it fills.
-  auto copts = connection_options(opts);
-  copts.wal = false;
   replay_request all;
   all.log = log->name();
   verify_report report;
-  auto copy = build_copy(m, copts, opts, snap->get(), *log, all, "", progress);
+  auto copy = build_copy(m, opts, **snap, *log, all, "", progress);
   if (!copy)
     return std::move(copy.error());
   report.replay = std::move(copy->summary);
+  auto replayed = copy->w->transaction_reader();
   for (auto& name : m->tracked_by(log->name()))
-    if (auto err = compare(*m->find(name)->def, snap->get(), copy->w.get(),
-                           report, max_differences))
+    if (auto err = compare(*m->find(name), **snap, *replayed, report,
+                           max_differences))
       return err;
   return report;
 }

@@ -1,7 +1,7 @@
 // This file is part of libeventactors.
 // Copyright (c) the libeventactors authors. Distributed under the MIT license.
 
-#include "schema.hpp"
+#include "storage/sqlite/schema.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -11,12 +11,12 @@
 
 #include <sqlite3.h>
 
-#include "codec.hpp"
+#include "storage/sqlite/codec.hpp"
 #include "eventactors/error.hpp"
 #include "model/model.hpp"
-#include "sqlite/database.hpp"
-#include "sqlite/statement.hpp"
-#include "sqlite/transaction.hpp"
+#include "storage/sqlite/database.hpp"
+#include "storage/sqlite/statement.hpp"
+#include "storage/sqlite/transaction.hpp"
 
 namespace eventactors::schema {
 
@@ -220,6 +220,47 @@ caf::error migrate_former(sqlite3* db, bool apply, const std::string& owner,
                       + drop_how + "), which deletes its data");
 }
 
+/// Creates the indexes of an event log that are missing.
+caf::error create_log_indexes(sqlite3* db, const event_log& log) {
+  auto table = codec::quote(log.name());
+  auto prefix = log.name() + ".";
+  if (auto err = sqlite::exec(db, "CREATE INDEX IF NOT EXISTS "
+                         + codec::quote(prefix + "resource_record_id")
+                         + " ON " + table + " (resource, record_id)"))
+    return err;
+  return sqlite::exec(db, "CREATE INDEX IF NOT EXISTS "
+                            + codec::quote(prefix + "occurred_at") + " ON "
+                            + table + " (occurred_at)");
+}
+
+/// The CREATE TABLE statement of an event log.
+std::string create_log_sql(const event_log& log) {
+  std::string sql = "CREATE TABLE " + codec::quote(log.name()) + " (";
+  if (log.id_kind() == event_id_kind::integer)
+    sql += "id INTEGER PRIMARY KEY AUTOINCREMENT";
+  else
+    sql += "id TEXT PRIMARY KEY NOT NULL";
+  sql += ", resource TEXT NOT NULL";
+  sql += ", record_id " + key_column_type(log.record_id()) + " NOT NULL";
+  sql += ", action TEXT NOT NULL";
+  sql += ", action_type TEXT NOT NULL CHECK (action_type IN "
+         "('create', 'update', 'destroy'))";
+  for (auto& col : log.actor_columns()) {
+    sql += ", " + codec::quote(col.name) + " " + actor_column_type(col.type);
+    if (!col.allow_nil)
+      sql += " NOT NULL";
+  }
+  sql += ", data TEXT NOT NULL DEFAULT '{}'";
+  sql += ", changed_attributes TEXT NOT NULL DEFAULT '{}'";
+  sql += ", metadata TEXT NOT NULL DEFAULT '{}'";
+  sql += ", version INTEGER NOT NULL DEFAULT 1";
+  sql += ", occurred_at TEXT NOT NULL";
+  // The key an encrypted event's payloads were sealed with; null for
+  // plain-text events.
+  sql += ", key_id TEXT)";
+  return sql;
+}
+
 caf::error migrate_log(sqlite3* db, const event_log& log, bool apply) {
   auto cols = table_columns(db, log.name());
   if (!cols)
@@ -230,31 +271,7 @@ caf::error migrate_log(sqlite3* db, const event_log& log, bool apply) {
     if (!apply)
       return change(db, apply, {},
                     owner + ": the database has no table " + log.name());
-    std::string sql = "CREATE TABLE " + table + " (";
-    if (log.id_kind() == event_id_kind::integer)
-      sql += "id INTEGER PRIMARY KEY AUTOINCREMENT";
-    else
-      sql += "id TEXT PRIMARY KEY NOT NULL";
-    sql += ", resource TEXT NOT NULL";
-    sql += ", record_id " + key_column_type(log.record_id()) + " NOT NULL";
-    sql += ", action TEXT NOT NULL";
-    sql += ", action_type TEXT NOT NULL CHECK (action_type IN "
-           "('create', 'update', 'destroy'))";
-    for (auto& col : log.actor_columns()) {
-      sql += ", " + codec::quote(col.name) + " "
-             + actor_column_type(col.type);
-      if (!col.allow_nil)
-        sql += " NOT NULL";
-    }
-    sql += ", data TEXT NOT NULL DEFAULT '{}'";
-    sql += ", changed_attributes TEXT NOT NULL DEFAULT '{}'";
-    sql += ", metadata TEXT NOT NULL DEFAULT '{}'";
-    sql += ", version INTEGER NOT NULL DEFAULT 1";
-    sql += ", occurred_at TEXT NOT NULL";
-    // The key an encrypted event's payloads were sealed with; null for
-    // plain-text events.
-    sql += ", key_id TEXT)";
-    if (auto err = sqlite::exec(db, sql))
+    if (auto err = sqlite::exec(db, create_log_sql(log)))
       return err;
   } else {
     auto& id_type = (*cols)["id"].type;
@@ -317,16 +334,7 @@ caf::error migrate_log(sqlite3* db, const event_log& log, bool apply) {
   }
   if (!apply)
     return {};
-  auto prefix = log.name() + ".";
-  if (auto err = sqlite::exec(db, "CREATE INDEX IF NOT EXISTS "
-                         + codec::quote(prefix + "resource_record_id")
-                         + " ON " + table + " (resource, record_id)"))
-    return err;
-  if (auto err = sqlite::exec(db, "CREATE INDEX IF NOT EXISTS "
-                         + codec::quote(prefix + "occurred_at") + " ON "
-                         + table + " (occurred_at)"))
-    return err;
-  return {};
+  return create_log_indexes(db, log);
 }
 
 caf::error migrate_resource(sqlite3* db, const resource_info& info,
@@ -672,19 +680,16 @@ caf::error check_matches(sqlite3* db, const model& m) {
   if (auto err = probe_btrees(db))
     return err;
   // One read transaction: the checks see one state of the file.
-  if (auto err = sqlite::exec(db, "BEGIN"))
-    return err;
-  auto result = [&]() -> caf::error {
-    for (auto& log : m.definitions().logs())
-      if (auto err = migrate_log(db, log, false))
-        return err;
-    for (auto& res : m.definitions().resources())
-      if (auto err = migrate_resource(db, *m.find(res.name()), false))
-        return err;
-    return {};
-  }();
-  (void) sqlite::exec(db, "ROLLBACK");
-  return result;
+  auto tx = sqlite::transaction::begin_read(db);
+  if (!tx)
+    return std::move(tx.error());
+  for (auto& log : m.definitions().logs())
+    if (auto err = migrate_log(db, log, false))
+      return err;
+  for (auto& res : m.definitions().resources())
+    if (auto err = migrate_resource(db, *m.find(res.name()), false))
+      return err;
+  return {};
 }
 
 caf::error migrate(sqlite3* db, const model& m) {

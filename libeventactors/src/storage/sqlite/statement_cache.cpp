@@ -1,7 +1,7 @@
 // This file is part of libeventactors.
 // Copyright (c) the libeventactors authors. Distributed under the MIT license.
 
-#include "sqlite/statement_cache.hpp"
+#include "storage/sqlite/statement_cache.hpp"
 
 namespace eventactors::sqlite {
 
