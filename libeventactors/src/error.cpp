@@ -6,7 +6,7 @@
 #include <caf/message.hpp>
 #include <caf/make_message.hpp>
 
-#include "utf8.hpp"
+#include "base/utf8.hpp"
 
 namespace eventactors {
 

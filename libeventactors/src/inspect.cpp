@@ -4,7 +4,7 @@
 #include "eventactors/detail/inspect.hpp"
 
 #include "eventactors/error.hpp"
-#include "json_text.hpp"
+#include "base/json_text.hpp"
 
 namespace eventactors::detail {
 

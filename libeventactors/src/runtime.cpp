@@ -23,7 +23,8 @@
 
 #include <boost/json/serialize.hpp>
 
-#include "crypto.hpp"
+#include "base/crypto.hpp"
+#include "actors/dispatcher.hpp"
 #include "actors/event_log_actor.hpp"
 #include "actors/replay_coordinator.hpp"
 #include "actors/resource_actor.hpp"
@@ -36,6 +37,7 @@
 #include "eventactors/init.hpp"
 #include "model/model.hpp"
 #include "storage/codec.hpp"
+#include "storage/reader_pool.hpp"
 #include "storage/storage.hpp"
 #include "write/pipeline.hpp"
 
@@ -43,113 +45,8 @@ namespace eventactors {
 
 namespace {
 
-/// Reader connections for synchronous reads from any thread.
-class reader_pool {
-public:
-  reader_pool(std::shared_ptr<const model> m, std::string path,
-              storage::options opts)
-    : model_(std::move(m)), path_(std::move(path)), opts_(opts) {
-    // nop
-  }
-
-  /// Borrows a reader for the duration of `fn`.
-  template <class F>
-  auto with(F&& fn) -> decltype(fn(std::declval<reader&>())) {
-    std::unique_ptr<reader> rd;
-    {
-      std::lock_guard<std::mutex> guard{mtx_};
-      if (!idle_.empty()) {
-        rd = std::move(idle_.back());
-        idle_.pop_back();
-      }
-    }
-    if (!rd) {
-      auto opened = storage::open_reader(model_, path_, opts_);
-      if (!opened)
-        return std::move(opened.error());
-      rd = std::move(*opened);
-    }
-    auto result = fn(*rd);
-    std::lock_guard<std::mutex> guard{mtx_};
-    if (idle_.size() < 16)
-      idle_.push_back(std::move(rd));
-    return result;
-  }
-
-  /// Closes the connections not in use (reads reopen them on demand).
-  void close_idle() {
-    std::lock_guard<std::mutex> guard{mtx_};
-    idle_.clear();
-  }
-
-private:
-  std::shared_ptr<const model> model_;
-  std::string path_;
-  storage::options opts_;
-  std::mutex mtx_;
-  std::vector<std::unique_ptr<reader>> idle_;
-};
-
-using dispatcher_actor = action_actor;
-
-struct dispatcher_state {
-  static inline const char* name = "eventactors.dispatcher";
-  std::map<std::string, resource_actor, std::less<>> resources;
-  /// Set by `runtime::stop`: calls then fail with runtime_stopped instead of
-  /// CAF's "receiver down".
-  std::shared_ptr<std::atomic<bool>> stopped;
-  /// Set for a read-only runtime: every action fails.
-  bool read_only = false;
-};
-
 caf::error stopped_error() {
   return make_error(errc::runtime_stopped, "the runtime was stopped");
-}
-
-/// The largest `max_hook_depth`: hooks nest actions on the stack of one
-/// thread, and a few thousand levels overflow it.
-constexpr uint32_t hook_depth_limit = 1000;
-
-caf::error read_only_error(std::string_view what) {
-  return make_error(errc::storage_failure,
-                    std::string{what}
-                      + ": the runtime is read-only "
-                        "(runtime_options.read_only); nothing was written");
-}
-
-dispatcher_actor::behavior_type
-dispatcher_impl(dispatcher_actor::stateful_pointer<dispatcher_state> self,
-                std::map<std::string, resource_actor, std::less<>> xs,
-                std::shared_ptr<std::atomic<bool>> stopped, bool read_only) {
-  self->state.resources = std::move(xs);
-  self->state.stopped = std::move(stopped);
-  self->state.read_only = read_only;
-  return {
-    [self](run_atom, call& c) -> caf::result<record> {
-      if (*self->state.stopped)
-        return stopped_error();
-      if (self->state.read_only)
-        return read_only_error(c.resource + "." + c.action);
-      auto i = self->state.resources.find(c.resource);
-      if (i == self->state.resources.end())
-        return make_error(errc::unknown_resource,
-                          "no resource \"" + c.resource + "\"");
-      auto target = caf::actor_cast<action_actor>(i->second);
-      return self->delegate(target, run_atom_v, std::move(c));
-    },
-    [self](run_batch_atom, batch_call& b) -> caf::result<batch_result> {
-      if (*self->state.stopped)
-        return stopped_error();
-      if (self->state.read_only)
-        return read_only_error(b.resource + "." + b.action);
-      auto i = self->state.resources.find(b.resource);
-      if (i == self->state.resources.end())
-        return make_error(errc::unknown_resource,
-                          "no resource \"" + b.resource + "\"");
-      auto target = caf::actor_cast<action_actor>(i->second);
-      return self->delegate(target, run_batch_atom_v, std::move(b));
-    },
-  };
 }
 
 } // namespace
@@ -390,7 +287,7 @@ runtime::start_read_only(caf::actor_system& sys, std::unique_ptr<impl> ptr) {
   ptr->sys = &sys;
   ptr->coordinator = spawn_replay_coordinator(sys, ptr->m, &ptr->opts,
                                               nullptr, event_log_actor{});
-  ptr->dispatcher = sys.spawn(dispatcher_impl, ptr->resources,
+  ptr->dispatcher = spawn_dispatcher(sys, ptr->resources,
                               ptr->dispatcher_stopped, true);
   ptr->readers = std::make_unique<reader_pool>(ptr->m, path, copts);
   SPDLOG_LOGGER_INFO(&detail::log(), "runtime started read-only path={}",
@@ -477,7 +374,7 @@ runtime::start(caf::actor_system& sys, app definitions, runtime_options opts) {
                                                       ptr->pipeline));
   ptr->coordinator = spawn_replay_coordinator(sys, ptr->m, &ptr->opts,
                                               ptr->pipeline, ptr->log);
-  ptr->dispatcher = sys.spawn(dispatcher_impl, ptr->resources,
+  ptr->dispatcher = spawn_dispatcher(sys, ptr->resources,
                              ptr->dispatcher_stopped, false);
   ptr->readers = std::make_unique<reader_pool>(ptr->m, ptr->opts.path,
                                                copts);
@@ -777,89 +674,6 @@ const runtime_options& runtime::options() const noexcept {
 
 caf::actor_system& runtime::system() noexcept {
   return *impl_->sys;
-}
-
-caf::expected<runtime_options> read_options(const caf::settings& cfg,
-                                            runtime_options defaults) {
-  auto result = std::move(defaults);
-  auto section = caf::get_if<caf::settings>(&cfg, "eventactors");
-  if (!section)
-    return result;
-  auto bad = [](const std::string& key, const std::string& what) {
-    return make_error(errc::invalid_definition,
-                      "eventactors." + key + ": " + what);
-  };
-  for (auto& kvp : *section) {
-    // Not a structured binding: clang 14 cannot capture those in lambdas.
-    auto& key = kvp.first;
-    auto& value = kvp.second;
-    auto as_int = [&](int64_t min, int64_t max) -> caf::expected<int64_t> {
-      auto x = caf::get_if<int64_t>(&value);
-      if (!x)
-        return bad(key, "expected an integer");
-      if (*x < min || *x > max)
-        return bad(key, "must be between " + std::to_string(min) + " and "
-                          + std::to_string(max));
-      return *x;
-    };
-    if (key == "path") {
-      auto x = caf::get_if<std::string>(&value);
-      if (!x || x->empty())
-        return bad(key, "expected a non-empty string");
-      result.path = *x;
-    } else if (key == "synchronous") {
-      auto x = caf::get_if<std::string>(&value);
-      if (x && *x == "full")
-        result.synchronous = sync_mode::full;
-      else if (x && *x == "normal")
-        result.synchronous = sync_mode::normal;
-      else
-        return bad(key, "expected \"full\" or \"normal\"");
-    } else if (key == "max-batch") {
-      auto x = as_int(1, 1'000'000);
-      if (!x)
-        return std::move(x.error());
-      result.max_batch = static_cast<uint32_t>(*x);
-    } else if (key == "max-input-bytes") {
-      auto x = as_int(1, int64_t{1} << 40);
-      if (!x)
-        return std::move(x.error());
-      result.max_input_bytes = static_cast<std::size_t>(*x);
-    } else if (key == "call-timeout") {
-      auto x = as_int(1, int64_t{1} << 40);
-      if (!x)
-        return std::move(x.error());
-      result.call_timeout = std::chrono::milliseconds{*x};
-    } else if (key == "max-hook-depth") {
-      auto x = as_int(0, hook_depth_limit);
-      if (!x)
-        return std::move(x.error());
-      result.max_hook_depth = static_cast<uint32_t>(*x);
-    } else if (key == "max-retries") {
-      auto x = as_int(0, 1'000'000);
-      if (!x)
-        return std::move(x.error());
-      result.max_retries = static_cast<uint32_t>(*x);
-    } else if (key == "cache-kib") {
-      auto x = as_int(64, 64 * 1024 * 1024);
-      if (!x)
-        return std::move(x.error());
-      result.cache_kib = static_cast<uint32_t>(*x);
-    } else if (key == "checkpoint-pages") {
-      auto x = as_int(0, 1'000'000);
-      if (!x)
-        return std::move(x.error());
-      result.checkpoint_pages = static_cast<uint32_t>(*x);
-    } else if (key == "threads") {
-      auto x = as_int(0, 256);
-      if (!x)
-        return std::move(x.error());
-      result.threads = static_cast<uint32_t>(*x);
-    } else {
-      return bad(key, "unknown setting");
-    }
-  }
-  return result;
 }
 
 action_actor actions(runtime& rt) {

@@ -18,7 +18,7 @@
 //                                least 2000)
 //   EVENTACTORS_PROPERTY_SEED=S  the seed of the random values (default 1)
 
-#include "json_text.hpp"
+#include "base/json_text.hpp"
 
 #include <bit>
 #include <charconv>

@@ -5,7 +5,7 @@
 // leave anything behind: regular expressions that backtrack, huge values
 // and lines, forks and verifies killed half way, and predictable ids.
 
-#include "uuid.hpp"
+#include "base/uuid.hpp"
 
 #include <fcntl.h>
 #include <signal.h>

@@ -20,7 +20,7 @@
 #include <catch2/catch.hpp>
 
 #include "eventactors/all.hpp"
-#include "json_text.hpp"
+#include "base/json_text.hpp"
 #include "model/model.hpp"
 #include "storage/codec.hpp"
 

@@ -9,8 +9,8 @@
 
 #include "eventactors/error.hpp"
 #include "eventactors/time.hpp"
-#include "utf8.hpp"
-#include "uuid.hpp"
+#include "base/utf8.hpp"
+#include "base/uuid.hpp"
 
 using namespace eventactors;
 

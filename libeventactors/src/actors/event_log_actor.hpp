@@ -13,7 +13,7 @@
 #include "eventactors/replay.hpp"
 #include "eventactors/options.hpp"
 #include "eventactors/type_ids.hpp"
-#include "unit.hpp"
+#include "storage/unit.hpp"
 #include "write/pipeline.hpp"
 
 namespace eventactors {

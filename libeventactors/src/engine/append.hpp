@@ -8,7 +8,7 @@
 #include "eventactors/event.hpp"
 #include "eventactors/options.hpp"
 #include "model/model.hpp"
-#include "unit.hpp"
+#include "storage/unit.hpp"
 
 namespace eventactors {
 

@@ -9,8 +9,8 @@
 #include <boost/json/serialize.hpp>
 
 #include "detail/text.hpp"
-#include "regex.hpp"
-#include "utf8.hpp"
+#include "base/regex.hpp"
+#include "base/utf8.hpp"
 
 namespace eventactors {
 

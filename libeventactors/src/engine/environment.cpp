@@ -8,7 +8,7 @@
 #include <mutex>
 #include <random>
 
-#include "uuid.hpp"
+#include "base/uuid.hpp"
 
 namespace eventactors {
 

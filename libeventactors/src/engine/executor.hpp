@@ -21,7 +21,7 @@
 #include "eventactors/time.hpp"
 #include "model/model.hpp"
 #include "storage/reader.hpp"
-#include "unit.hpp"
+#include "storage/unit.hpp"
 
 namespace eventactors {
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -13,6 +14,10 @@
 #include "eventactors/json.hpp"
 
 namespace eventactors {
+
+/// The largest `runtime_options::max_hook_depth`: hooks nest actions on the
+/// stack of one thread, and a few thousand levels overflow it.
+constexpr uint32_t hook_depth_limit = 1000;
 
 /// Checks a JSON value against size and nesting limits, adding its
 /// approximate serialized size to `bytes`. Returns an explanation when a

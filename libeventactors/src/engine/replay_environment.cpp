@@ -5,7 +5,7 @@
 
 #include <memory>
 
-#include "uuid.hpp"
+#include "base/uuid.hpp"
 
 namespace eventactors {
 

@@ -6,7 +6,7 @@
 #include "eventactors/changes.hpp"
 #include "eventactors/json_app.hpp"
 #include "json_app/common.hpp"
-#include "regex.hpp"
+#include "base/regex.hpp"
 
 namespace eventactors::json_app {
 

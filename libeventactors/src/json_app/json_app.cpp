@@ -7,7 +7,7 @@
 
 #include "eventactors/error.hpp"
 #include "json_app/loader.hpp"
-#include "json_text.hpp"
+#include "base/json_text.hpp"
 
 namespace eventactors {
 

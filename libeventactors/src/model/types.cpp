@@ -12,8 +12,8 @@
 #include "storage/codec.hpp"
 #include "detail/text.hpp"
 #include "eventactors/time.hpp"
-#include "utf8.hpp"
-#include "uuid.hpp"
+#include "base/utf8.hpp"
+#include "base/uuid.hpp"
 
 namespace eventactors {
 

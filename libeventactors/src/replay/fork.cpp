@@ -18,11 +18,11 @@
 #include <boost/json/serialize.hpp>
 
 #include "eventactors/error.hpp"
-#include "json_text.hpp"
+#include "base/json_text.hpp"
 #include "replay/cut.hpp"
 #include "replay/replayer.hpp"
 #include "storage/storage.hpp"
-#include "uuid.hpp"
+#include "base/uuid.hpp"
 
 namespace eventactors {
 

@@ -14,7 +14,7 @@
 #include "engine/executor.hpp"
 #include "replay/cut.hpp"
 #include "storage/reader.hpp"
-#include "uuid.hpp"
+#include "base/uuid.hpp"
 
 namespace eventactors {
 

@@ -7,8 +7,8 @@
 #include <cmath>
 
 #include "eventactors/error.hpp"
-#include "json_text.hpp"
-#include "utf8.hpp"
+#include "base/json_text.hpp"
+#include "base/utf8.hpp"
 
 namespace eventactors::codec {
 

@@ -15,7 +15,7 @@
 
 #include "eventactors/event.hpp"
 #include "storage/reader.hpp"
-#include "unit.hpp"
+#include "storage/unit.hpp"
 
 namespace eventactors {
 

@@ -19,7 +19,7 @@
 #include "eventactors/record.hpp"
 #include "engine/executor.hpp"
 #include "model/model.hpp"
-#include "unit.hpp"
+#include "storage/unit.hpp"
 #include "write/record_turns.hpp"
 #include "write/replay_gate.hpp"
 #include "write/write_queue.hpp"

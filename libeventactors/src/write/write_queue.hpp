@@ -18,7 +18,7 @@
 
 #include "storage/writer.hpp"
 #include "write/replay_gate.hpp"
-#include "unit.hpp"
+#include "storage/unit.hpp"
 
 namespace eventactors {
 

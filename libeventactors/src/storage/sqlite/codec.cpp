@@ -9,7 +9,7 @@
 #include <sqlite3.h>
 
 #include "eventactors/error.hpp"
-#include "json_text.hpp"
+#include "base/json_text.hpp"
 
 namespace eventactors::codec {
 

@@ -12,7 +12,7 @@
 
 #include <boost/json/serialize.hpp>
 
-#include "crypto.hpp"
+#include "base/crypto.hpp"
 #include "eventactors/error.hpp"
 #include "storage/sqlite/codec.hpp"
 #include "storage/sqlite/reader.hpp"

@@ -10,7 +10,7 @@
 
 #include <boost/json/serialize.hpp>
 
-#include "crypto.hpp"
+#include "base/crypto.hpp"
 #include "eventactors/error.hpp"
 #include "storage/sealing.hpp"
 #include "storage/sqlite/codec.hpp"

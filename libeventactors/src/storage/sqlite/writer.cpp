@@ -13,7 +13,7 @@
 
 #include <filesystem>
 
-#include "crypto.hpp"
+#include "base/crypto.hpp"
 #include "detail/log.hpp"
 #include "eventactors/error.hpp"
 #include "storage/sealing.hpp"

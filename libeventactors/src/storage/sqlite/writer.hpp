@@ -23,8 +23,8 @@
 #include "storage/sqlite/statement.hpp"
 #include "storage/sqlite/statement_cache.hpp"
 #include "storage/writer.hpp"
-#include "unit.hpp"
-#include "uuid.hpp"
+#include "storage/unit.hpp"
+#include "base/uuid.hpp"
 
 namespace eventactors::sqlite {
 

@@ -1,7 +1,7 @@
 // This file is part of libeventactors.
 // Copyright (c) the libeventactors authors. Distributed under the MIT license.
 
-#include "json_text.hpp"
+#include "base/json_text.hpp"
 
 #include <charconv>
 #include <cmath>

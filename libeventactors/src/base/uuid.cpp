@@ -1,7 +1,7 @@
 // This file is part of libeventactors.
 // Copyright (c) the libeventactors authors. Distributed under the MIT license.
 
-#include "uuid.hpp"
+#include "base/uuid.hpp"
 
 #include <fcntl.h>
 #include <pthread.h>

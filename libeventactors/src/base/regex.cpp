@@ -1,7 +1,7 @@
 // This file is part of libeventactors.
 // Copyright (c) the libeventactors authors. Distributed under the MIT license.
 
-#include "regex.hpp"
+#include "base/regex.hpp"
 
 #include <re2/re2.h>
 

@@ -1,7 +1,7 @@
 // This file is part of libeventactors.
 // Copyright (c) the libeventactors authors. Distributed under the MIT license.
 
-#include "utf8.hpp"
+#include "base/utf8.hpp"
 
 #include <cstdint>
 

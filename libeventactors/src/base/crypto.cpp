@@ -1,7 +1,7 @@
 // This file is part of libeventactors.
 // Copyright (c) the libeventactors authors. Distributed under the MIT license.
 
-#include "crypto.hpp"
+#include "base/crypto.hpp"
 
 #include <algorithm>
 #include <cerrno>
