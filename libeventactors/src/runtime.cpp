@@ -72,8 +72,8 @@ struct runtime::impl {
   bool stopped = false;
   /// Synchronous calls running on their callers' threads (run, append);
   /// `stop` waits for them, since they use the readers and the writer.
-  size_t direct_calls = 0;
-  std::condition_variable direct_done;
+  size_t calls_on_callers = 0;
+  std::condition_variable calls_done;
   /// Shared with the dispatcher, which outlives `stop` to answer late calls.
   std::shared_ptr<std::atomic<bool>> dispatcher_stopped
     = std::make_shared<std::atomic<bool>>(false);
@@ -98,29 +98,29 @@ struct runtime::impl {
 
   /// Counts a call running on its caller's thread for the scope of the
   /// guard; false once stopped.
-  class direct_call {
+  class caller_call {
   public:
-    explicit direct_call(impl& d) : d_(d) {
+    explicit caller_call(impl& d) : d_(d) {
       std::lock_guard<std::mutex> guard{d_.slots_mtx};
       entered_ = !d_.stopped;
       if (entered_)
-        ++d_.direct_calls;
+        ++d_.calls_on_callers;
     }
 
-    ~direct_call() {
+    ~caller_call() {
       if (!entered_)
         return;
       std::lock_guard<std::mutex> guard{d_.slots_mtx};
-      if (--d_.direct_calls == 0)
-        d_.direct_done.notify_all();
+      if (--d_.calls_on_callers == 0)
+        d_.calls_done.notify_all();
     }
 
     explicit operator bool() const noexcept {
       return entered_;
     }
 
-    direct_call(const direct_call&) = delete;
-    direct_call& operator=(const direct_call&) = delete;
+    caller_call(const caller_call&) = delete;
+    caller_call& operator=(const caller_call&) = delete;
 
   private:
     impl& d_;
@@ -180,7 +180,7 @@ struct runtime::impl {
       std::unique_lock<std::mutex> guard{slots_mtx};
       for (auto slot : slots)
         slot->fail(make_error(errc::runtime_stopped, "the runtime stopped"));
-      direct_done.wait(guard, [this] { return direct_calls == 0; });
+      calls_done.wait(guard, [this] { return calls_on_callers == 0; });
     }
     // Close the idle read connections before the writer: the last
     // connection to close checkpoints the WAL and removes it, which a
@@ -395,7 +395,7 @@ caf::expected<record> runtime::run(call c) {
                       "no resource \"" + c.resource + "\"");
   if (d.opts.read_only)
     return read_only_error(c.resource + "." + c.action);
-  impl::direct_call guard{d};
+  impl::caller_call guard{d};
   if (!guard)
     return stopped_error();
   auto deadline = std::chrono::steady_clock::now() + d.opts.call_timeout;
@@ -527,7 +527,7 @@ caf::expected<json::value> runtime::append(new_event ev) {
   auto& d = *impl_;
   if (d.opts.read_only)
     return read_only_error("append");
-  impl::direct_call guard{d};
+  impl::caller_call guard{d};
   if (!guard)
     return stopped_error();
   auto u = append_unit(*d.m, d.opts, std::move(ev));

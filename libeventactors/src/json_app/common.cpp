@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include "detail/text.hpp"
+
 namespace eventactors::json_app {
 
 namespace {
@@ -29,19 +31,11 @@ std::optional<std::string> only_keys(const json::object& spec,
 } // namespace
 
 std::string in_quotes(std::string_view x) {
-  std::string result = "\"";
-  result += x;
-  result += '"';
-  return result;
+  return detail::quoted(x);
 }
 
 std::string show(const json::value& x) {
-  auto str = to_json_text(x);
-  if (str.size() > 60) {
-    str.resize(57);
-    str += "...";
-  }
-  return str;
+  return detail::show(x, 60);
 }
 
 std::optional<std::string> only_keys(const json::object& spec,

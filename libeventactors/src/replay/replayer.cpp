@@ -11,6 +11,7 @@
 
 #include "detail/log.hpp"
 #include "eventactors/error.hpp"
+#include "detail/text.hpp"
 #include "engine/executor.hpp"
 #include "replay/cut.hpp"
 #include "storage/reader.hpp"
@@ -42,9 +43,7 @@ void rename_keys(const resource& def, json::object& xs) {
     }
 }
 
-std::string show(const json::value& x) {
-  return to_json_text(x);
-}
+using detail::show;
 
 /// A seed derived from an event id (an integer, or a UUID's text): the same
 /// event always seeds the same ids.

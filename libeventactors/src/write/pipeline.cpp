@@ -115,6 +115,48 @@ struct write_pipeline::attempt {
   bool lost_key = false;
 };
 
+caf::expected<record> write_pipeline::run_locked(
+  execution& unit_ex, executor& ex, const executor& base,
+  const eventactors::call& c,
+  std::optional<caf::expected<unit_receipt>>& receipt) {
+  // The write lock first: from here until the commit no other process
+  // writes, and `begin` refreshed the key counters. The action's inline
+  // commits (around_transaction) happen inside the locked section too.
+  caf::expected<record> rec{caf::error{}};
+  caf::error failure;
+  auto ran = queue_->exclusive([&](writer& w) {
+    if ((failure = gate_->admit()))
+      return;
+    if ((failure = w.begin()))
+      return;
+    commit_fn inside = [&w, this](unit& u) -> caf::expected<unit_receipt> {
+      if (auto err = gate_->check(u.epoch))
+        return err;
+      if (auto err = w.begin())
+        return err;
+      auto r = w.apply(u);
+      if (!r) {
+        w.rollback();
+        return r;
+      }
+      if (auto err = w.commit())
+        return err;
+      return r;
+    };
+    ex.commit = inside;
+    rec = unit_ex.run(c);
+    if (rec && !unit_ex.committed())
+      receipt = inside(unit_ex.pending());
+  });
+  // After the locked section, its hooks commit the usual way again.
+  ex.commit = base.commit;
+  if (!ran)
+    failure = make_error(errc::runtime_stopped, "the runtime was stopped");
+  if (failure)
+    return failure;
+  return rec;
+}
+
 write_pipeline::attempt
 write_pipeline::run_once(const executor& base, const eventactors::call& c,
                          uint32_t depth, const attempt_options& opts,
@@ -142,47 +184,21 @@ write_pipeline::run_once(const executor& base, const eventactors::call& c,
   }
   execution unit_ex{ex, depth};
   unit_ex.pending().epoch = epoch;
-  caf::expected<record> rec{caf::error{}};
   std::optional<caf::expected<unit_receipt>> receipt;
-  if (locked) {
-    // The write lock first: from here until the commit no other process
-    // writes, and `begin` refreshed the key counters. The action's inline
-    // commits (around_transaction) happen inside the locked section too.
-    caf::error failure;
-    auto ran = queue_->exclusive([&](writer& w) {
-      if ((failure = gate_->admit()))
-        return;
-      if ((failure = w.begin()))
-        return;
-      commit_fn inside = [&w, this](unit& u) -> caf::expected<unit_receipt> {
-        if (auto err = gate_->check(u.epoch))
-          return err;
-        if (auto err = w.begin())
-          return err;
-        auto r = w.apply(u);
-        if (!r) {
-          w.rollback();
-          return r;
-        }
-        if (auto err = w.commit())
-          return err;
-        return r;
-      };
-      ex.commit = inside;
-      rec = unit_ex.run(c);
-      if (rec && !unit_ex.committed())
-        receipt = inside(unit_ex.pending());
-    });
-    // After the locked section, its hooks commit the usual way again.
-    ex.commit = base.commit;
-    if (!ran)
-      failure = make_error(errc::runtime_stopped, "the runtime was stopped");
-    if (failure)
-      rec = std::move(failure);
-  } else {
-    rec = unit_ex.run(c);
-  }
+  auto rec = locked ? run_locked(unit_ex, ex, base, c, receipt)
+                    : unit_ex.run(c);
   out.lost_key = unit_ex.lost_generated_key();
+  if (!unit_ex.committed() && rec && !receipt)
+    receipt = ex.commit(unit_ex.pending());
+  conclude(out, unit_ex, std::move(rec), std::move(receipt), c, opts);
+  return out;
+}
+
+void write_pipeline::conclude(
+  attempt& out, execution& unit_ex, caf::expected<record> rec,
+  std::optional<caf::expected<unit_receipt>> receipt,
+  const eventactors::call& c, const attempt_options& opts) {
+  // Settled: the record's turn passes on before after_transaction hooks.
   auto settle = [&opts] {
     if (opts.settled)
       opts.settled();
@@ -193,20 +209,18 @@ write_pipeline::run_once(const executor& base, const eventactors::call& c,
     auto err = unit_ex.finish(unit_ex.receipt());
     out.result = rec && err ? caf::expected<record>{std::move(err)}
                             : std::move(rec);
-    return out;
+    return;
   }
   if (!rec) {
     if (is(rec.error(), errc::concurrent_modification)) {
       out.retry = rec.error();
-      return out;
+      return;
     }
     settle();
     unit_ex.finish(rec.error());
     out.result = std::move(rec);
-    return out;
+    return;
   }
-  if (!receipt)
-    receipt = ex.commit(unit_ex.pending());
   if (!*receipt) {
     auto& err = receipt->error();
     if (is(err, errc::concurrent_modification))
@@ -215,12 +229,12 @@ write_pipeline::run_once(const executor& base, const eventactors::call& c,
           out.lost_key = true;
     if (retryable(err, *model_, c) && !gate_->active()) {
       out.retry = std::move(err);
-      return out;
+      return;
     }
     settle();
     unit_ex.finish(err);
     out.result = std::move(err);
-    return out;
+    return;
   }
   unit_ex.stamp(*rec, **receipt);
   settle();
@@ -228,7 +242,6 @@ write_pipeline::run_once(const executor& base, const eventactors::call& c,
     out.result = std::move(err);
   else
     out.result = std::move(rec);
-  return out;
 }
 
 caf::expected<record> write_pipeline::run_unit(const executor& base,

@@ -191,6 +191,19 @@ private:
   attempt run_once(const executor& base, const eventactors::call& c,
                    uint32_t depth, const attempt_options& opts, bool locked);
 
+  /// Runs the action of `unit_ex` and commits its unit (into `receipt`)
+  /// with the database's write lock held.
+  caf::expected<record>
+  run_locked(execution& unit_ex, executor& ex, const executor& base,
+             const eventactors::call& c,
+             std::optional<caf::expected<unit_receipt>>& receipt);
+
+  /// Turns an attempt's outcome into `out`: a retry, or the final result
+  /// after the unit's after_transaction hooks ran.
+  void conclude(attempt& out, execution& unit_ex, caf::expected<record> rec,
+                std::optional<caf::expected<unit_receipt>> receipt,
+                const eventactors::call& c, const attempt_options& opts);
+
   std::shared_ptr<const model> model_;
   const runtime_options* opts_;
   std::unique_ptr<write_queue> queue_;
