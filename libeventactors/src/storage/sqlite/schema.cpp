@@ -337,126 +337,144 @@ caf::error migrate_log(sqlite3* db, const event_log& log, bool apply) {
   return create_log_indexes(db, log);
 }
 
-caf::error migrate_resource(sqlite3* db, const resource_info& info,
-                            bool apply) {
-  auto& res = *info.def;
-  auto cols = table_columns(db, res.table());
-  if (!cols)
-    return std::move(cols.error());
+using columns = std::map<std::string, column_info>;
+
+/// Creates the table of a resource that has none.
+caf::error create_resource_table(sqlite3* db, const resource& res) {
   auto table = codec::quote(res.table());
-  auto owner = "resource " + res.name();
-  if (cols->empty()) {
-    if (!apply)
-      return change(db, apply, {},
-                    owner + ": the database has no table " + res.table());
-    std::string sql = "CREATE TABLE " + table + " (";
-    bool first = true;
-    for (auto& attr : res.attributes()) {
-      if (!first)
-        sql += ", ";
-      first = false;
-      sql += codec::quote(attr.name) + " " + codec::column_type(attr.type);
-      if (attr.name == res.primary_key())
-        sql += " PRIMARY KEY";
-      if (!attr.options.allow_nil)
-        sql += " NOT NULL";
+  std::string sql = "CREATE TABLE " + table + " (";
+  bool first = true;
+  for (auto& attr : res.attributes()) {
+    if (!first)
+      sql += ", ";
+    first = false;
+    sql += codec::quote(attr.name) + " " + codec::column_type(attr.type);
+    if (attr.name == res.primary_key())
+      sql += " PRIMARY KEY";
+    if (!attr.options.allow_nil)
+      sql += " NOT NULL";
+  }
+  sql += ", " + std::string{version_column} + " INTEGER NOT NULL DEFAULT 1)";
+  if (auto err = sqlite::exec(db, sql))
+    return err;
+  return {};
+}
+
+/// Columns no attribute defines (anymore): renamed or dropped attributes,
+/// or data a replay would lose. A column to drop loses our indexes on it
+/// first (SQLite refuses to drop an indexed column); the identities and
+/// foreign keys of the definitions never include it. Renames show in `cols`
+/// afterwards.
+caf::error migrate_undefined_columns(sqlite3* db, const resource& res,
+                                     columns& cols,
+                                     const std::string& owner, bool apply) {
+  std::vector<std::string> undefined;
+  for (auto& [name, col] : cols)
+    if (name != version_column && !res.find_attribute(name))
+      undefined.push_back(name);
+  for (auto& name : undefined) {
+    bool dropped = contains(res.dropped_attributes(), name);
+    if (dropped && apply) {
+      auto indexes = table_indexes(db, res.table());
+      if (!indexes)
+        return std::move(indexes.error());
+      for (auto& [index, on] : *indexes)
+        if ((index.rfind(res.table() + ".identity.", 0) == 0
+             || index.rfind(res.table() + ".fk.", 0) == 0)
+            && contains(on, name))
+          if (auto err = sqlite::exec(db, "DROP INDEX "
+                                            + codec::quote(index)))
+            return err;
     }
-    sql += ", " + std::string{version_column} + " INTEGER NOT NULL DEFAULT 1)";
-    if (auto err = sqlite::exec(db, sql))
-      return err;
-  } else {
-    // Columns no attribute defines (anymore): renamed or dropped
-    // attributes, or data a replay would lose. A column to drop loses our
-    // indexes on it first (SQLite refuses to drop an indexed column); the
-    // identities and foreign keys of the definitions never include it.
-    std::vector<std::string> undefined;
-    for (auto& [name, col] : *cols)
-      if (name != version_column && !res.find_attribute(name))
-        undefined.push_back(name);
-    for (auto& name : undefined) {
-      bool dropped = contains(res.dropped_attributes(), name);
-      if (dropped && apply) {
-        auto indexes = table_indexes(db, res.table());
-        if (!indexes)
-          return std::move(indexes.error());
-        for (auto& [index, on] : *indexes)
-          if ((index.rfind(res.table() + ".identity.", 0) == 0
-               || index.rfind(res.table() + ".fk.", 0) == 0)
-              && contains(on, name))
-            if (auto err = sqlite::exec(db, "DROP INDEX "
-                                              + codec::quote(index)))
-              return err;
-      }
-      const std::string* target = nullptr;
-      for (auto& attr : res.attributes())
-        if (contains(attr.options.renamed_from, name))
-          target = &attr.name;
-      if (auto err = migrate_former(
-            db, apply, owner, res.table(), *cols, name, dropped, target,
-            "data", "drop_attribute, or \"dropped_attributes\" in JSON",
-            "the new attribute"))
-        return err;
-    }
-    if (!cols->count(res.primary_key()))
-      return make_error(errc::schema_mismatch,
-                        "table " + res.table() + " of " + res.name()
-                          + " has no primary key column "
-                          + res.primary_key());
-    // A column stored with another type than the attribute's cannot be
-    // migrated automatically.
-    for (auto& attr : res.attributes()) {
-      auto i = cols->find(attr.name);
-      if (i == cols->end())
-        continue;
-      auto stored = base_type(i->second.type);
-      auto wanted = base_type(codec::column_type(attr.type));
-      if (stored != wanted)
-        return make_error(errc::schema_mismatch,
-                          res.name() + "." + attr.name + ": the column in "
-                            "table " + res.table() + " is " + stored
-                            + " but the attribute is a "
-                            + attr.type.name() + " (" + wanted
-                            + "); migrate the table by hand or rename the "
-                              "attribute");
-    }
-    // A column no attribute defines anymore and that holds no data stays,
-    // but one that may not be null would make every insert fail.
-    if (apply)
-      for (auto& [name, col] : *cols)
-        if (name != version_column && !res.find_attribute(name)
-            && col.not_null && !col.has_default && !col.primary_key)
-          return make_error(errc::schema_mismatch,
-                            res.name() + ": table " + res.table()
-                              + " has the column " + name
-                              + ", which no attribute defines anymore and "
-                                "which may not be null, so no record could "
-                                "be inserted; declare it dropped ("
-                                "drop_attribute, or \"dropped_attributes\" "
-                                "in JSON: the start then runs ALTER TABLE "
-                              + res.table() + " DROP COLUMN " + name
-                              + ") or define the attribute again");
-    // New attributes become new (nullable) columns; the runtime enforces
-    // allow_nil for new writes.
+    const std::string* target = nullptr;
     for (auto& attr : res.attributes())
-      if (!cols->count(attr.name))
-        if (auto err = change(db, apply,
-                              "ALTER TABLE " + table + " ADD COLUMN "
-                                + codec::quote(attr.name) + " "
-                                + codec::column_type(attr.type),
-                              owner + ": table " + res.table()
-                                + " has no column " + attr.name))
-          return err;
-    if (!cols->count(version_column))
+      if (contains(attr.options.renamed_from, name))
+        target = &attr.name;
+    if (auto err = migrate_former(
+          db, apply, owner, res.table(), cols, name, dropped, target,
+          "data", "drop_attribute, or \"dropped_attributes\" in JSON",
+          "the new attribute"))
+      return err;
+  }
+  return {};
+}
+
+/// The columns a migration cannot fix: a missing primary key, a column of
+/// another type than its attribute, a leftover column that may not be null.
+caf::error check_resource_columns(const resource& res, const columns& cols,
+                                  bool apply) {
+  if (!cols.count(res.primary_key()))
+    return make_error(errc::schema_mismatch,
+                      "table " + res.table() + " of " + res.name()
+                        + " has no primary key column "
+                        + res.primary_key());
+  // A column stored with another type than the attribute's cannot be
+  // migrated automatically.
+  for (auto& attr : res.attributes()) {
+    auto i = cols.find(attr.name);
+    if (i == cols.end())
+      continue;
+    auto stored = base_type(i->second.type);
+    auto wanted = base_type(codec::column_type(attr.type));
+    if (stored != wanted)
+      return make_error(errc::schema_mismatch,
+                        res.name() + "." + attr.name + ": the column in "
+                          "table " + res.table() + " is " + stored
+                          + " but the attribute is a "
+                          + attr.type.name() + " (" + wanted
+                          + "); migrate the table by hand or rename the "
+                            "attribute");
+  }
+  // A column no attribute defines anymore and that holds no data stays,
+  // but one that may not be null would make every insert fail.
+  if (apply)
+    for (auto& [name, col] : cols)
+      if (name != version_column && !res.find_attribute(name)
+          && col.not_null && !col.has_default && !col.primary_key)
+        return make_error(errc::schema_mismatch,
+                          res.name() + ": table " + res.table()
+                            + " has the column " + name
+                            + ", which no attribute defines anymore and "
+                              "which may not be null, so no record could "
+                              "be inserted; declare it dropped ("
+                              "drop_attribute, or \"dropped_attributes\" "
+                              "in JSON: the start then runs ALTER TABLE "
+                            + res.table() + " DROP COLUMN " + name
+                            + ") or define the attribute again");
+  return {};
+}
+
+/// New attributes become new (nullable) columns; the runtime enforces
+/// allow_nil for new writes.
+caf::error add_resource_columns(sqlite3* db, const resource& res,
+                                const columns& cols, const std::string& owner,
+                                bool apply) {
+  auto table = codec::quote(res.table());
+  for (auto& attr : res.attributes())
+    if (!cols.count(attr.name))
       if (auto err = change(db, apply,
                             "ALTER TABLE " + table + " ADD COLUMN "
-                              + std::string{version_column}
-                              + " INTEGER NOT NULL DEFAULT 1",
+                              + codec::quote(attr.name) + " "
+                              + codec::column_type(attr.type),
                             owner + ": table " + res.table()
-                              + " has no column " + version_column))
+                              + " has no column " + attr.name))
         return err;
-  }
-  if (!apply)
-    return {};
+  if (!cols.count(version_column))
+    if (auto err = change(db, apply,
+                          "ALTER TABLE " + table + " ADD COLUMN "
+                            + std::string{version_column}
+                            + " INTEGER NOT NULL DEFAULT 1",
+                          owner + ": table " + res.table()
+                            + " has no column " + version_column))
+      return err;
+  return {};
+}
+
+/// Makes a resource's identity and foreign-key indexes those of the
+/// definitions.
+caf::error sync_resource_indexes(sqlite3* db, const resource_info& info) {
+  auto& res = *info.def;
+  auto table = codec::quote(res.table());
   // Index names contain a dot, which identifiers cannot: the names of two
   // resources' indexes never collide. Identity indexes that the definitions
   // no longer have, or whose columns changed, are dropped (and recreated).
@@ -502,6 +520,32 @@ caf::error migrate_resource(sqlite3* db, const resource_info& info,
                                       + ")"))
       return err;
   return {};
+}
+
+caf::error migrate_resource(sqlite3* db, const resource_info& info,
+                            bool apply) {
+  auto& res = *info.def;
+  auto cols = table_columns(db, res.table());
+  if (!cols)
+    return std::move(cols.error());
+  auto owner = "resource " + res.name();
+  if (cols->empty()) {
+    if (!apply)
+      return change(db, apply, {},
+                    owner + ": the database has no table " + res.table());
+    if (auto err = create_resource_table(db, res))
+      return err;
+  } else {
+    if (auto err = migrate_undefined_columns(db, res, *cols, owner, apply))
+      return err;
+    if (auto err = check_resource_columns(res, *cols, apply))
+      return err;
+    if (auto err = add_resource_columns(db, res, *cols, owner, apply))
+      return err;
+  }
+  if (!apply)
+    return {};
+  return sync_resource_indexes(db, info);
 }
 
 caf::error check_format(sqlite3* db, const std::string& where) {
