@@ -6,6 +6,7 @@
 #include <csignal>
 #include <thread>
 
+#include <poll.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -160,7 +161,12 @@ TEST_CASE("durability: an acknowledged action survives kill -9 of the "
     }
     ::close(fds[1]);
     int64_t acked = 0;
-    auto n = ::read(fds[0], &acked, sizeof(acked));
+    // Bounded: a child that hangs (or dies before writing) fails the test
+    // instead of blocking the suite.
+    ::pollfd ready{fds[0], POLLIN, 0};
+    auto n = ::poll(&ready, 1, 120'000) == 1
+               ? ::read(fds[0], &acked, sizeof(acked))
+               : ssize_t{-1};
     ::close(fds[0]);
     ::kill(pid, SIGKILL);
     int status = 0;
