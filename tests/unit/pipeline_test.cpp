@@ -130,8 +130,10 @@ TEST_CASE("replay gate: one replay at a time; work is refused while it runs "
         == "Item.create: a replay is in progress; retry when it is done");
   CHECK(message(gate.admit())
         == "a replay is in progress; retry when it is done");
+  CHECK(message(gate.admit("Item", "create")) == message(refused));
   gate.end();
   CHECK_FALSE(gate.admit("Item.create"));
+  CHECK_FALSE(gate.admit("Item", "create"));
   auto stale = gate.check(before);
   REQUIRE(stale);
   CHECK(is(stale, errc::replay_in_progress));

@@ -89,8 +89,7 @@ void answer(pointer self, job& j, execution& ex, caf::expected<record>& rec,
 /// this thread through the pipeline's retry policy (this actor blocks for
 /// them; retries are rare, since the record's turn keeps other calls of
 /// this process away), or answers with the error.
-void retry_or_fail(pointer self, job& j, execution& ex, caf::error err,
-                   bool lost_key) {
+void retry_or_fail(pointer self, job& j, execution& ex, caf::error err) {
   auto& st = self->state;
   auto final = st.stopping ? std::optional<caf::error>{err}
                            : st.pipeline->after_failure(err, j.c, 1);
@@ -104,20 +103,10 @@ void retry_or_fail(pointer self, job& j, execution& ex, caf::error err,
                       j.c.resource, j.c.action);
   write_pipeline::attempt_options opts;
   opts.made = 1;
-  opts.locked_first = lost_key;
+  // A unit that lost a key it generated runs its next attempt locked.
+  opts.locked_first = lost_generated_key(ex, err);
   opts.settled = [self, &j] { done(self, j); };
   j.reply(st.pipeline->run_unit(st.ex, j.c, 0, opts));
-}
-
-/// Whether `rec`'s unit lost a generated integer key.
-bool lost_key(execution& ex, const caf::error& err) {
-  if (ex.lost_generated_key())
-    return true;
-  if (is(err, errc::concurrent_modification))
-    for (auto& op : ex.pending().ops)
-      if (op.generated_key)
-        return true;
-  return false;
 }
 
 /// Runs a job that holds its turn (or needs none). Returns true when its
@@ -127,7 +116,7 @@ bool execute(pointer self, job& j) {
   auto& st = self->state;
   auto& gate = st.pipeline->gate();
   auto epoch = gate.epoch();
-  if (auto err = gate.admit(j.c.resource + "." + j.c.action)) {
+  if (auto err = gate.admit(j.c.resource, j.c.action)) {
     j.reply(std::move(err));
     return false;
   }
@@ -147,7 +136,7 @@ bool execute(pointer self, job& j) {
   if (!rec) {
     // An inline commit (around_transaction) found the record changed.
     if (is(rec.error(), errc::concurrent_modification)) {
-      retry_or_fail(self, j, *ex, rec.error(), lost_key(*ex, rec.error()));
+      retry_or_fail(self, j, *ex, rec.error());
       return false;
     }
     done(self, j);
@@ -165,8 +154,7 @@ bool execute(pointer self, job& j) {
     if (receipt)
       answer(self, j, *ex, rec, *receipt);
     else
-      retry_or_fail(self, j, *ex, receipt.error(),
-                    lost_key(*ex, receipt.error()));
+      retry_or_fail(self, j, *ex, receipt.error());
     return false;
   }
   ++st.in_flight;
@@ -182,7 +170,7 @@ bool execute(pointer self, job& j) {
       },
       [self, ex, j](caf::error& err) mutable {
         --self->state.in_flight;
-        retry_or_fail(self, j, *ex, err, lost_key(*ex, err));
+        retry_or_fail(self, j, *ex, err);
         done(self, j);
         maybe_quit(self);
       });
@@ -268,7 +256,7 @@ void run_atomic_batch(pointer self, batch_call b,
   auto n = b.items.size();
   auto& gate = st.pipeline->gate();
   auto epoch = gate.epoch();
-  if (auto err = gate.admit(b.resource + "." + b.action)) {
+  if (auto err = gate.admit(b.resource, b.action)) {
     fail_all(n, done, std::move(err));
     return;
   }

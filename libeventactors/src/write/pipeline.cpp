@@ -23,6 +23,16 @@ bool retryable(const caf::error& err, const model& m, const call& c) {
   return act && act->upsert_identity().has_value();
 }
 
+bool lost_generated_key(execution& ex, const caf::error& err) {
+  if (ex.lost_generated_key())
+    return true;
+  if (is(err, errc::concurrent_modification))
+    for (auto& op : ex.pending().ops)
+      if (op.generated_key)
+        return true;
+  return false;
+}
+
 write_pipeline::write_pipeline(std::shared_ptr<const model> m,
                                const runtime_options* opts,
                                std::unique_ptr<write_queue> queue,
@@ -165,7 +175,7 @@ write_pipeline::run_once(const executor& base, const eventactors::call& c,
   // The epoch before the gate: a replay starting in between refuses the
   // unit when it is written.
   auto epoch = gate_->epoch();
-  if (auto err = gate_->admit(c.resource + "." + c.action)) {
+  if (auto err = gate_->admit(c.resource, c.action)) {
     out.result = std::move(err);
     return out;
   }
@@ -223,10 +233,7 @@ void write_pipeline::conclude(
   }
   if (!*receipt) {
     auto& err = receipt->error();
-    if (is(err, errc::concurrent_modification))
-      for (auto& op : unit_ex.pending().ops)
-        if (op.generated_key)
-          out.lost_key = true;
+    out.lost_key = lost_generated_key(unit_ex, err);
     if (retryable(err, *model_, c) && !gate_->active()) {
       out.retry = std::move(err);
       return;

@@ -211,6 +211,11 @@ private:
   record_turns turns_;
 };
 
+/// Returns whether the unit of `ex`, which failed with `err`, lost an
+/// integer key it generated to another process: its next attempt then runs
+/// with the write lock held.
+bool lost_generated_key(execution& ex, const caf::error& err);
+
 /// Returns whether a failed commit may succeed when the action runs again
 /// on fresh reads: the record changed since it was read, a replay started
 /// while it was built, or an upsert lost a race to insert.

@@ -21,6 +21,16 @@ caf::error replay_gate::admit(std::string_view what) const {
   return make_error(errc::replay_in_progress, std::move(text));
 }
 
+caf::error replay_gate::admit(std::string_view resource,
+                              std::string_view action) const {
+  if (!active_.load())
+    return caf::none;
+  std::string what{resource};
+  what += '.';
+  what += action;
+  return admit(what);
+}
+
 caf::error replay_gate::check(uint64_t epoch) const {
   if (epoch == epoch_.load())
     return caf::none;

@@ -26,6 +26,10 @@ public:
   /// empty: nothing) while a replay runs, no error otherwise.
   caf::error admit(std::string_view what = {}) const;
 
+  /// `admit` for an action, named "resource.action"; builds the name only
+  /// when refusing (this runs for every action).
+  caf::error admit(std::string_view resource, std::string_view action) const;
+
   /// The epoch units built now belong to.
   uint64_t epoch() const noexcept {
     return epoch_.load();
