@@ -52,6 +52,22 @@ std::string to_string(errc x) {
       return "schema_mismatch";
     case errc::decryption_failed:
       return "decryption_failed";
+    case errc::node_down:
+      return "node_down";
+    case errc::node_stopping:
+      return "node_stopping";
+    case errc::not_authorized:
+      return "not_authorized";
+    case errc::authentication_failed:
+      return "authentication_failed";
+    case errc::protocol_error:
+      return "protocol_error";
+    case errc::tls_failed:
+      return "tls_failed";
+    case errc::network_failure:
+      return "network_failure";
+    case errc::overloaded:
+      return "overloaded";
   }
   return "errc(" + std::to_string(static_cast<int>(x)) + ")";
 }

@@ -46,6 +46,22 @@ enum class errc : uint8_t {
   decryption_failed = 19,  ///< An encrypted event could not be decrypted:
                            ///< its key is missing or wrong, or it was
                            ///< tampered with; the context names the event.
+  node_down = 20,          ///< The connection to a node was lost or could not
+                           ///< be made; the call may have committed.
+  node_stopping = 21,      ///< The node is shutting down and takes no calls.
+  not_authorized = 22,     ///< The client's role does not allow the request.
+  authentication_failed = 23, ///< Unknown client name or wrong secret.
+  protocol_error = 24,     ///< A peer sent bytes that are not our protocol:
+                           ///< a malformed or oversized frame, an unknown
+                           ///< request, a message of the wrong types.
+  tls_failed = 25,         ///< TLS set-up or a handshake failed (a missing
+                           ///< or invalid certificate, key or CA).
+  network_failure = 26,    ///< Listening or connecting failed, e.g. an
+                           ///< address in use or a name that does not
+                           ///< resolve; the message names the address.
+  overloaded = 27,         ///< The node refused a request: too many in
+                           ///< flight on this connection or too many
+                           ///< connections.
 };
 
 /// Returns the name of `x`, e.g. `"invalid_input"`.
