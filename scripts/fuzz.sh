@@ -16,7 +16,7 @@
 #                   directory instead of starting again from the seeds
 #   --no-build      use the targets as they are built
 #   TARGET...       only these (default: fuzz_cast_input fuzz_load_app
-#                   fuzz_event_rows)
+#                   fuzz_event_rows fuzz_node_frames)
 #
 # Extra libFuzzer flags can be given in $EVENTACTORS_FUZZ_FLAGS.
 set -euo pipefail
@@ -28,7 +28,7 @@ dir=build-fuzz
 keep=0
 build=1
 targets=()
-all_targets=(fuzz_cast_input fuzz_load_app fuzz_event_rows)
+all_targets=(fuzz_cast_input fuzz_load_app fuzz_event_rows fuzz_node_frames)
 
 usage() {
   sed -n '/^# Usage:/,/^# Extra/p' "$0" | sed 's/^# \{0,1\}//' >&2

@@ -56,6 +56,7 @@ struct command_line {
   // The values of the subcommands' options.
   std::string demo_db;
   run_args run;
+  serve_args serve;
   record_args record;
   list_args list;
   events_args events;
@@ -79,6 +80,23 @@ void add_global_options(command_line& cl, const options& opts) {
     ->check(CLI::ExistingFile);
   cl.app.add_option("--format", c.fmt_name, "Output: table (default) or jsonl")
     ->check(CLI::IsMember({"table", "jsonl"}));
+  // A node instead of a database (docs/nodes.md).
+  cl.app.add_option("--connect", c.connect,
+                    "Talk to the node at HOST:PORT instead of --db/--app");
+  cl.app.add_option("--user", c.user, "The user name the node knows");
+  cl.app.add_option("--secret-file", c.secret_file,
+                    "A file holding the user's secret (default: "
+                    "$EVENTACTORS_SECRET)")
+    ->check(CLI::ExistingFile);
+  cl.app.add_option("--tls-cert", c.tls_cert, "This side's certificate (PEM)")
+    ->check(CLI::ExistingFile);
+  cl.app.add_option("--tls-key", c.tls_key, "This side's private key (PEM)")
+    ->check(CLI::ExistingFile);
+  cl.app.add_option("--tls-ca", c.tls_ca,
+                    "The CA certificate that signs the peers (PEM)")
+    ->check(CLI::ExistingFile);
+  cl.app.add_flag("--plaintext", c.plaintext,
+                  "Without TLS (a node allows it on loopback addresses only)");
 }
 
 // -- the subcommands, in the order of the help text ---------------------------
@@ -192,6 +210,29 @@ void add_stats(command_line& cl) {
     stats, [&cl] { cl.outcome = cmd_stats(cl.sess, cl.c); });
 }
 
+void add_serve(command_line& cl) {
+  auto& a = cl.serve;
+  auto serve = cl.app.add_subcommand(
+    "serve", "Serve the database's resources to remote clients until "
+             "SIGINT or SIGTERM");
+  serve->add_option("--listen", a.listen,
+                    "HOST:PORT to listen on (port 0: any free port)")
+    ->required();
+  serve->add_option("--users", a.users,
+                    "The users file: NAME ROLE HASH lines (default: every "
+                    "client is an admin)")
+    ->check(CLI::ExistingFile);
+  serve->add_flag("--plaintext-on-any-address", a.plaintext_anywhere,
+                  "Allow --plaintext on an address that is not loopback");
+  cl.dispatch.emplace_back(
+    serve, [&cl] { cl.outcome = cmd_serve(cl.sess, cl.c, cl.serve); });
+  auto hash = cl.app.add_subcommand(
+    "hash-secret", "Read a secret from standard input; print the hash a "
+                   "users file stores for it");
+  cl.dispatch.emplace_back(hash,
+                           [&cl] { cl.outcome = cmd_hash_secret(); });
+}
+
 void add_subcommands(command_line& cl) {
   add_demo(cl);
   add_run_commands(cl);
@@ -199,10 +240,13 @@ void add_subcommands(command_line& cl) {
   add_events(cl);
   add_replay_commands(cl);
   add_stats(cl);
+  add_serve(cl);
   for (auto* sub : cl.app.get_subcommands({}))
     sub->footer("Global options (before or after the subcommand): --app "
                 "APP.json, --db PATH, --config FILE, --log NAME, --format "
-                "table|jsonl.");
+                "table|jsonl; for a node: --connect HOST:PORT, --user NAME, "
+                "--secret-file FILE, --tls-cert/--tls-key/--tls-ca FILE or "
+                "--plaintext.");
 }
 
 // -- parsing ------------------------------------------------------------------
@@ -228,7 +272,9 @@ std::optional<failure> unknown_subcommand(CLI::App& app, int argc,
   for (int i = 1; i < argc; ++i) {
     std::string_view arg{argv[i]};
     if (arg == "--app" || arg == "--db" || arg == "--log"
-        || arg == "--format" || arg == "--config") {
+        || arg == "--format" || arg == "--config" || arg == "--connect"
+        || arg == "--user" || arg == "--secret-file" || arg == "--tls-cert"
+        || arg == "--tls-key" || arg == "--tls-ca") {
       ++i; // skip the value
       continue;
     }

@@ -10,6 +10,7 @@
 // commands_read.cpp    get, list, events, history, stats: reading
 // commands_replay.cpp  replay (and forks), verify: rebuilding from the log
 // commands_demo.cpp    demo: the quickstart scenario on a new database
+// commands_serve.cpp   serve: the database as a network node
 
 #include <cstdint>
 #include <optional>
@@ -93,6 +94,22 @@ std::optional<failure> cmd_replay(session& s, const common& c,
 /// Sets `differs` when the replayed records differ from the live ones.
 std::optional<failure> cmd_verify(session& s, const common& c,
                                   uint32_t max_differences, bool& differs);
+
+// -- serving ------------------------------------------------------------------
+
+struct serve_args {
+  std::string listen;
+  std::string users;
+  bool plaintext_anywhere = false;
+};
+
+/// Serves until SIGINT or SIGTERM, then stops gracefully.
+std::optional<failure> cmd_serve(session& s, const common& c,
+                                 const serve_args& a);
+
+/// Reads a secret from the first line of standard input and prints its
+/// hash for a users file.
+std::optional<failure> cmd_hash_secret();
 
 // -- the demo -----------------------------------------------------------------
 

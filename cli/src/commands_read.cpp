@@ -21,7 +21,7 @@ std::optional<failure> cmd_get(session& s, const common& c,
                                const record_args& a) {
   if (auto f = s.open(true, true))
     return f;
-  auto rec = s.rt().get(a.resource, json::string{a.id});
+  auto rec = s.svc().get(a.resource, json::string{a.id});
   if (!rec)
     return failure{exit_failed, rec.error()};
   print_record(*rec, c.fmt);
@@ -32,7 +32,7 @@ std::optional<failure> cmd_list(session& s, const common& c,
                                 const list_args& a) {
   if (auto f = s.open(true, true))
     return f;
-  auto xs = s.rt().list(a.resource, {.limit = a.limit, .offset = a.offset});
+  auto xs = s.svc().list(a.resource, {.limit = a.limit, .offset = a.offset});
   if (!xs)
     return failure{exit_failed, xs.error()};
   if (c.fmt == format::jsonl) {
@@ -41,7 +41,7 @@ std::optional<failure> cmd_list(session& s, const common& c,
     return std::nullopt;
   }
   std::vector<std::string> header;
-  if (auto res = s.rt().definitions().find_resource(a.resource))
+  if (auto res = s.svc().definitions().find_resource(a.resource))
     for (auto& attr : res->attributes())
       header.push_back(attr.name);
   table_rows rows;
@@ -68,7 +68,7 @@ caf::error for_each_readable(session& s, const common& c, event_filter f,
                              const std::function<bool(const event&)>& fn) {
   f.skip_unreadable = true;
   for (;;) {
-    auto page = s.rt().events(f);
+    auto page = s.svc().events(f);
     if (!page)
       return std::move(page.error());
     for (auto& x : page->unreadable) {
@@ -277,7 +277,7 @@ std::optional<failure> cmd_history(session& s, const common& c,
                                    const record_args& a) {
   if (auto f = s.open(true, true))
     return f;
-  auto res = s.rt().definitions().find_resource(a.resource);
+  auto res = s.svc().definitions().find_resource(a.resource);
   if (!res)
     return failure{exit_failed,
                    make_error(errc::unknown_resource,
@@ -337,7 +337,7 @@ std::optional<failure> cmd_history(session& s, const common& c,
 std::optional<failure> cmd_stats(session& s, const common& c) {
   if (auto f = s.open(true, true))
     return f;
-  auto st = s.rt().stats(c.log);
+  auto st = s.svc().stats(c.log);
   if (!st)
     return failure{exit_failed, st.error()};
   if (c.fmt == format::jsonl) {

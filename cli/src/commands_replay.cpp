@@ -115,8 +115,8 @@ std::optional<failure> cmd_replay(session& s, const common& c,
     req.last_event_id = std::move(*id);
   }
   auto progress = progress_bar();
-  auto result = a.into.empty() ? s.rt().replay(req, progress)
-                               : s.rt().fork(req, a.into, progress);
+  auto result = a.into.empty() ? s.svc().replay(req, progress)
+                               : s.svc().fork(req, a.into, progress);
   if (!result)
     return failure{exit_failed, result.error()};
   if (!a.into.empty())
@@ -129,7 +129,7 @@ std::optional<failure> cmd_verify(session& s, const common& c,
                                   uint32_t max_differences, bool& differs) {
   if (auto f = s.open(true, true))
     return f;
-  auto report = s.rt().verify(c.log, max_differences, progress_bar());
+  auto report = s.svc().verify(c.log, max_differences, progress_bar());
   if (!report)
     return failure{exit_failed, report.error()};
   differs = !report->ok();

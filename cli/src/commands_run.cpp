@@ -43,7 +43,7 @@ std::optional<failure> cmd_run(session& s, const common& c,
     call.record_id = json::string{a.id};
   if (auto f = s.open(false))
     return f;
-  auto rec = s.rt().run(std::move(call));
+  auto rec = s.svc().run(std::move(call));
   if (!rec)
     return failure{exit_failed, rec.error()};
   print_record(*rec, c.fmt);
@@ -171,7 +171,7 @@ std::optional<failure> cmd_batch(session& s, const common& c,
     return f;
   // The limit holds while reading: a line longer than any valid call is
   // skipped without being kept in memory.
-  auto max_line = s.rt().options().max_input_bytes + batch_line_slack;
+  auto max_line = s.max_input_bytes() + batch_line_slack;
   line_reader in{STDIN_FILENO, max_line};
   std::string line;
   size_t n = 0;
@@ -213,7 +213,7 @@ std::optional<failure> cmd_batch(session& s, const common& c,
       reply(x.error());
       continue;
     }
-    reply(s.rt().run(std::move(*x)));
+    reply(s.svc().run(std::move(*x)));
   }
   return std::nullopt;
 }

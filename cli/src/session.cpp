@@ -7,6 +7,11 @@
 #include <caf/expected.hpp>
 #include <caf/settings.hpp>
 
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "eventactors/remote.hpp"
 #include "eventactors/runtime.hpp"
 
 namespace eventactors::cli {
@@ -54,7 +59,51 @@ session::session(const options& opts, const common& c) : opts_(opts), c_(c) {
 
 session::~session() = default;
 
+service& session::svc() {
+  if (remote_)
+    return *remote_;
+  return *rt_;
+}
+
+size_t session::max_input_bytes() const {
+  return rt_ ? rt_->options().max_input_bytes
+             : runtime_options{}.max_input_bytes;
+}
+
+std::optional<failure> session::connect() {
+  if (!c_.db_path.empty() || !c_.app_path.empty())
+    return usage("--connect takes the place of --db and --app: give "
+                 "either");
+  connect_options co;
+  if (auto err = parse_address(c_.connect, co))
+    return failure{exit_usage, make_error(errc::invalid_input,
+                                          "--connect: " + message(err))};
+  co.user = c_.user;
+  if (!c_.secret_file.empty()) {
+    std::ifstream in{c_.secret_file};
+    if (!in)
+      return usage("--secret-file: cannot read " + c_.secret_file);
+    std::getline(in, co.secret);
+  } else if (auto env = std::getenv("EVENTACTORS_SECRET")) {
+    co.secret = env;
+  }
+  if (!c_.tls_cert.empty() || !c_.tls_key.empty() || !c_.tls_ca.empty()) {
+    if (c_.tls_cert.empty() || c_.tls_key.empty() || c_.tls_ca.empty())
+      return usage("TLS needs --tls-cert, --tls-key and --tls-ca together");
+    co.tls = tls_files{c_.tls_cert, c_.tls_key, c_.tls_ca};
+  }
+  co.plaintext = c_.plaintext;
+  co.client = opts_.name;
+  auto r = remote_node::connect(std::move(co));
+  if (!r)
+    return failure{exit_failed, r.error()};
+  remote_ = std::move(*r);
+  return std::nullopt;
+}
+
 std::optional<failure> session::open(bool must_exist, bool read_only) {
+  if (!c_.connect.empty())
+    return connect();
   if (c_.db_path.empty())
     return usage("--db PATH is required");
   auto base = std::filesystem::absolute(c_.db_path).parent_path();
@@ -92,7 +141,7 @@ std::optional<failure> session::open(bool must_exist, bool read_only) {
 }
 
 caf::expected<const event_log*> session::log() {
-  auto& defs = rt_->definitions();
+  auto& defs = svc().definitions();
   auto log = c_.log.empty() ? (defs.logs().empty() ? nullptr
                                                    : &defs.logs().front())
                             : defs.find_log(c_.log);

@@ -27,6 +27,15 @@ struct common {
   std::string log;
   std::string fmt_name = "table";
   format fmt = format::table;
+  /// A node instead of a database (--connect HOST:PORT) and how to reach
+  /// it.
+  std::string connect;
+  std::string user;
+  std::string secret_file;
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_ca;
+  bool plaintext = false;
 };
 
 class session {
@@ -42,10 +51,17 @@ public:
   /// another process's write lock.
   std::optional<failure> open(bool must_exist = true, bool read_only = false);
 
+  /// The runtime on the database, or the node `--connect` names.
   /// @pre `open()` succeeded.
+  service& svc();
+
+  /// The local runtime. @pre `open()` succeeded without `--connect`.
   runtime& rt() {
     return *rt_;
   }
+
+  /// The longest input a call may carry.
+  size_t max_input_bytes() const;
 
   const std::string& program() const {
     return opts_.name;
@@ -58,7 +74,10 @@ public:
 private:
   const options& opts_;
   const common& c_;
+  std::optional<failure> connect();
+
   std::unique_ptr<runtime> rt_;
+  std::unique_ptr<remote_node> remote_;
 };
 
 } // namespace eventactors::cli

@@ -28,6 +28,7 @@
 #include "actors/event_log_actor.hpp"
 #include "actors/replay_coordinator.hpp"
 #include "actors/resource_actor.hpp"
+#include "actors/service.hpp"
 #include "detail/log.hpp"
 #include "engine/append.hpp"
 #include "engine/executor.hpp"
@@ -77,6 +78,10 @@ struct runtime::impl {
   /// Shared with the dispatcher, which outlives `stop` to answer late calls.
   std::shared_ptr<std::atomic<bool>> dispatcher_stopped
     = std::make_shared<std::atomic<bool>>(false);
+  /// Behind `service_of(rt)`: started on first use.
+  std::mutex service_mtx;
+  service_actors service;
+  bool service_closed = false;
 
   ~impl() {
     stop();
@@ -165,6 +170,21 @@ struct runtime::impl {
     // then the log, which commits what it accepted before it exits.
     *dispatcher_stopped = true;
     caf::scoped_actor self{*sys};
+    {
+      // The service's workers call the runtime: they finish what they
+      // run, then exit, before anything they use goes away.
+      std::lock_guard<std::mutex> guard{service_mtx};
+      service_closed = true;
+      if (service.front) {
+        self->send_exit(service.front, caf::exit_reason::user_shutdown);
+        self->wait_for(service.front);
+      }
+      for (auto& worker : service.workers)
+        self->send_exit(worker, caf::exit_reason::user_shutdown);
+      for (auto& worker : service.workers)
+        self->wait_for(worker);
+      service.workers.clear();
+    }
     if (coordinator) {
       self->send_exit(coordinator, caf::exit_reason::user_shutdown);
       self->wait_for(coordinator);
@@ -682,6 +702,21 @@ action_actor actions(runtime& rt) {
 
 replay_actor replays(runtime& rt) {
   return rt.internals().coordinator;
+}
+
+service_actor runtime::async() {
+  return service_of(*this);
+}
+
+service_actor service_of(runtime& rt) {
+  auto& d = rt.internals();
+  std::lock_guard<std::mutex> guard{d.service_mtx};
+  if (!d.service.front && !d.service_closed && d.sys) {
+    // Two query workers: reads use the reader pool, whose connections
+    // suffice for two concurrent readers on a small machine.
+    d.service = spawn_service(*d.sys, rt, d.dispatcher, 2);
+  }
+  return d.service.front;
 }
 
 } // namespace eventactors

@@ -24,6 +24,7 @@
 #include "eventactors/replay_actor.hpp"
 #include "eventactors/resource.hpp"
 #include "eventactors/runtime.hpp"
+#include "eventactors/service.hpp"
 #include "eventactors/time.hpp"
 #include "eventactors/type_ids.hpp"
 #include "eventactors/types.hpp"

@@ -3,9 +3,11 @@
 
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <caf/meta/load_callback.hpp>
@@ -97,6 +99,77 @@ struct new_event {
   std::optional<timestamp> occurred_at;
 };
 
+namespace detail {
+
+/// Carries an optional JSON value through CAF's inspectors. Not API.
+struct optional_json {
+  bool engaged = false;
+  json_text value;
+  static optional_json of(const std::optional<json::value>& x) {
+    if (x)
+      return {true, json_text::of(*x)};
+    return {false, {}};
+  }
+  caf::error load(std::optional<json::value>& x) const {
+    if (!engaged) {
+      x.reset();
+      return {};
+    }
+    json::value v;
+    if (auto err = value.load(v))
+      return err;
+    x = std::move(v);
+    return {};
+  }
+};
+
+/// Carries an optional timestamp as a flag and microseconds. Not API.
+struct optional_time {
+  bool engaged = false;
+  int64_t micros = 0;
+  static optional_time of(const std::optional<timestamp>& x) {
+    if (x)
+      return {true, static_cast<int64_t>(x->time_since_epoch().count())};
+    return {};
+  }
+  void load(std::optional<timestamp>& x) const {
+    if (engaged)
+      x = timestamp{std::chrono::microseconds{micros}};
+    else
+      x.reset();
+  }
+};
+
+} // namespace detail
+
+/// @relates new_event
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, new_event& x) {
+  auto type = static_cast<uint8_t>(x.action_type);
+  auto record_id = detail::json_text::of(x.record_id);
+  auto actors = detail::json_text::of(x.actors);
+  auto data = detail::json_text::of(x.data);
+  auto changed = detail::json_text::of(x.changed_attributes);
+  auto metadata = detail::json_text::of(x.metadata);
+  auto at = detail::optional_time::of(x.occurred_at);
+  auto load = caf::meta::load_callback([&]() -> caf::error {
+    if (type > 2)
+      return make_error(errc::invalid_input, "malformed action_type");
+    x.action_type = static_cast<action_kind>(type);
+    at.load(x.occurred_at);
+    for (auto [txt, dst] : {std::pair{&actors, &x.actors},
+                            std::pair{&data, &x.data},
+                            std::pair{&changed, &x.changed_attributes},
+                            std::pair{&metadata, &x.metadata}})
+      if (auto err = txt->load(*dst))
+        return err;
+    return record_id.load(x.record_id);
+  });
+  return f(caf::meta::type_name("new_event"), x.log, x.resource, x.action,
+           type, record_id.text, actors.text, data.text, changed.text,
+           metadata.text, x.version, at.engaged, at.micros, load);
+}
+
 /// Selects events. Unset fields do not filter. Results are ordered by id.
 struct event_filter {
   /// The event log (table) to read; empty for the only or first log.
@@ -126,12 +199,67 @@ struct event_filter {
   bool skip_unreadable = false;
 };
 
+/// @relates event_filter
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, event_filter& x) {
+  auto resource = detail::optional_field<std::string>::of(x.resource);
+  auto record_id = detail::optional_json::of(x.record_id);
+  auto action = detail::optional_field<std::string>::of(x.action);
+  bool has_actor = x.actor.has_value();
+  std::string actor_column = has_actor ? x.actor->first : std::string{};
+  auto actor_key = detail::json_text::of(has_actor ? x.actor->second
+                                                   : json::value{});
+  auto after = detail::optional_json::of(x.after_id);
+  auto from = detail::optional_json::of(x.from_id);
+  auto to = detail::optional_json::of(x.to_id);
+  auto from_time = detail::optional_time::of(x.from_time);
+  auto to_time = detail::optional_time::of(x.to_time);
+  auto load = caf::meta::load_callback([&]() -> caf::error {
+    resource.load(x.resource);
+    action.load(x.action);
+    from_time.load(x.from_time);
+    to_time.load(x.to_time);
+    if (has_actor) {
+      json::value key;
+      if (auto err = actor_key.load(key))
+        return err;
+      x.actor = std::pair{actor_column, std::move(key)};
+    } else {
+      x.actor.reset();
+    }
+    for (auto [txt, dst] : {std::pair{&record_id, &x.record_id},
+                            std::pair{&after, &x.after_id},
+                            std::pair{&from, &x.from_id},
+                            std::pair{&to, &x.to_id}})
+      if (auto err = txt->load(*dst))
+        return err;
+    return caf::error{};
+  });
+  return f(caf::meta::type_name("event_filter"), x.log, resource.engaged,
+           resource.value, record_id.engaged, record_id.value.text,
+           action.engaged, action.value, has_actor, actor_column,
+           actor_key.text, after.engaged, after.value.text, from.engaged,
+           from.value.text, to.engaged, to.value.text, from_time.engaged,
+           from_time.micros, to_time.engaged, to_time.micros, x.descending,
+           x.limit, x.skip_unreadable, load);
+}
+
 /// An event a page could not read (see `event_filter::skip_unreadable`).
 struct unreadable_event {
   json::value id;
   /// Why: an `errc::decryption_failed` error naming the event.
   caf::error error;
 };
+
+/// @relates unreadable_event
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, unreadable_event& x) {
+  auto id = detail::json_text::of(x.id);
+  auto load = caf::meta::load_callback([&]() -> caf::error {
+    return id.load(x.id);
+  });
+  return f(caf::meta::type_name("unreadable_event"), id.text, x.error, load);
+}
 
 /// One page of events and the cursor for the next one.
 struct event_page {
@@ -142,5 +270,16 @@ struct event_page {
   /// Pass as `after_id` to read the next page; null when this was the last.
   json::value next_after_id;
 };
+
+/// @relates event_page
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, event_page& x) {
+  auto next = detail::json_text::of(x.next_after_id);
+  auto load = caf::meta::load_callback([&]() -> caf::error {
+    return next.load(x.next_after_id);
+  });
+  return f(caf::meta::type_name("event_page"), x.events, x.unreadable,
+           next.text, load);
+}
 
 } // namespace eventactors

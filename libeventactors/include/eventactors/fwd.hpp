@@ -14,7 +14,10 @@ class event_log;
 class events_config;
 class hook_context;
 class resource;
+class node;
+class remote_node;
 class runtime;
+class service;
 class validation;
 class value_source;
 
@@ -23,12 +26,14 @@ struct batch_call;
 struct batch_item;
 struct batch_result;
 struct call;
+struct connect_options;
 struct environment;
 struct event;
 struct event_filter;
 struct event_page;
 struct field_error;
 struct list_options;
+struct node_options;
 struct record;
 struct runtime_options;
 

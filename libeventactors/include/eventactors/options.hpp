@@ -17,6 +17,7 @@
 
 #include <caf/expected.hpp>
 #include <caf/fwd.hpp>
+#include <caf/meta/type_name.hpp>
 
 #include "eventactors/environment.hpp"
 #include "eventactors/replay.hpp"
@@ -103,6 +104,13 @@ struct log_stats {
   uint64_t file_bytes = 0;
 };
 
+/// @relates log_stats
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, log_stats& x) {
+  return f(caf::meta::type_name("log_stats"), x.events, x.per_action,
+           x.per_actor, x.per_day, x.file_bytes);
+}
+
 /// Options for listing records.
 struct list_options {
   /// At most this many records (at most 100000).
@@ -110,6 +118,12 @@ struct list_options {
   /// Skip this many records (ordered by primary key).
   uint64_t offset = 0;
 };
+
+/// @relates list_options
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, list_options& x) {
+  return f(caf::meta::type_name("list_options"), x.limit, x.offset);
+}
 
 /// Receives the progress of a replay, a fork or a verify (see `replay.hpp`).
 using progress_fn = std::function<void(const replay_progress&)>;

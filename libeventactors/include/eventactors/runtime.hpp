@@ -22,6 +22,7 @@
 #include "eventactors/options.hpp"
 #include "eventactors/record.hpp"
 #include "eventactors/replay.hpp"
+#include "eventactors/service.hpp"
 
 namespace eventactors {
 
@@ -33,11 +34,11 @@ namespace eventactors {
 /// runtime must outlive every call made on it. The synchronous calls
 /// block the calling thread; call them from plain threads, not from inside
 /// actors (use `actions(rt)` there).
-class runtime {
+class runtime final : public service {
 public:
   struct impl;
 
-  ~runtime();
+  ~runtime() override;
 
   runtime(const runtime&) = delete;
   runtime& operator=(const runtime&) = delete;
@@ -71,18 +72,18 @@ public:
   /// for `errc::post_commit_failure` (committed, then a hook after the
   /// commit failed). `errc::timeout`: the call waited `call_timeout` for its
   /// record's turn or for the writer, and wrote nothing.
-  caf::expected<record> run(call c);
+  caf::expected<record> run(call c) override;
 
   /// Shorthand for `run` with a resource, action and input.
   caf::expected<record> run(std::string resource, std::string action,
                             json::object input = {});
 
   /// Runs the batch form of an action: one result per item, in order.
-  std::vector<caf::expected<record>> run_batch(batch_call c);
+  std::vector<caf::expected<record>> run_batch(batch_call c) override;
 
   /// Appends an event on its own, without a record change: for importing
   /// history or writing events for replay to apply. Returns the event id.
-  caf::expected<json::value> append(new_event ev);
+  caf::expected<json::value> append(new_event ev) override;
 
   // -- replay -----------------------------------------------------------------
 
@@ -101,14 +102,16 @@ public:
   /// value was changed) with `errc::decryption_failed` naming it. Either
   /// way nothing changes.
   caf::expected<replay_summary> replay(replay_request req = {},
-                                       const progress_fn& progress = {});
+                                       const progress_fn& progress
+                                       = {}) override;
 
   /// Replays up to `req`'s cut into a new database file at `path`: copies
   /// the events up to the cut from one snapshot, rebuilds the records there.
   /// This database is only read. A runtime can open the fork and run
   /// what-if actions on it.
   caf::expected<replay_summary> fork(replay_request req, std::string path,
-                                     const progress_fn& progress = {});
+                                     const progress_fn& progress
+                                     = {}) override;
 
   /// Replays every event of `log` (empty: the first) into a scratch copy
   /// and compares the records with the live ones, field by field: whether
@@ -116,19 +119,21 @@ public:
   /// differences (all are counted).
   caf::expected<verify_report> verify(std::string log = {},
                                       uint32_t max_differences = 1000,
-                                      const progress_fn& progress = {});
+                                      const progress_fn& progress
+                                      = {}) override;
 
   // -- reads ------------------------------------------------------------------
 
   /// Returns the record of `resource` with primary key `id`.
-  caf::expected<record> get(std::string_view resource, const json::value& id);
+  caf::expected<record> get(std::string_view resource,
+                            const json::value& id) override;
 
   /// Returns records of `resource`, ordered by primary key.
   caf::expected<std::vector<record>> list(std::string_view resource,
-                                          list_options opts = {});
+                                          list_options opts = {}) override;
 
   /// Returns one page of events matching `filter`.
-  caf::expected<event_page> events(const event_filter& filter);
+  caf::expected<event_page> events(const event_filter& filter) override;
 
   /// Calls `fn` for every event matching `filter` (ignoring its limit),
   /// page by page, until `fn` returns false. Memory stays bounded.
@@ -137,7 +142,7 @@ public:
 
   /// Counts the events of `log` (empty: the first) per action, actor and
   /// day.
-  caf::expected<log_stats> stats(std::string log = {});
+  caf::expected<log_stats> stats(std::string log = {}) override;
 
   /// Returns the event as query interfaces expose it: only the fields the
   /// event log declares public.
@@ -146,7 +151,10 @@ public:
   // -- introspection ----------------------------------------------------------
 
   /// The definitions the runtime runs.
-  const app& definitions() const noexcept;
+  const app& definitions() const noexcept override;
+
+  /// `service_of(*this)`.
+  service_actor async() override;
 
   const runtime_options& options() const noexcept;
 

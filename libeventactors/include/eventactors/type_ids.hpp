@@ -11,6 +11,7 @@
 #include "eventactors/call.hpp"
 #include "eventactors/error.hpp"
 #include "eventactors/event.hpp"
+#include "eventactors/options.hpp"
 #include "eventactors/record.hpp"
 #include "eventactors/replay.hpp"
 
@@ -43,5 +44,16 @@ CAF_BEGIN_TYPE_ID_BLOCK(eventactors, caf::first_custom_type_id)
   CAF_ADD_ATOM(eventactors, eventactors, replay_atom, "replay")
   CAF_ADD_ATOM(eventactors, eventactors, fork_atom, "fork")
   CAF_ADD_ATOM(eventactors, eventactors, verify_atom, "verify")
+  // The queries and the description a node offers (service.hpp).
+  CAF_ADD_TYPE_ID(eventactors, (eventactors::event_filter))
+  CAF_ADD_TYPE_ID(eventactors, (eventactors::event_page))
+  CAF_ADD_TYPE_ID(eventactors, (eventactors::list_options))
+  CAF_ADD_TYPE_ID(eventactors, (eventactors::log_stats))
+  CAF_ADD_TYPE_ID(eventactors, (eventactors::new_event))
+  CAF_ADD_ATOM(eventactors, eventactors, get_atom, "get")
+  CAF_ADD_ATOM(eventactors, eventactors, list_atom, "list")
+  CAF_ADD_ATOM(eventactors, eventactors, events_atom, "events")
+  CAF_ADD_ATOM(eventactors, eventactors, stats_atom, "stats")
+  CAF_ADD_ATOM(eventactors, eventactors, describe_atom, "describe")
 
 CAF_END_TYPE_ID_BLOCK(eventactors)
