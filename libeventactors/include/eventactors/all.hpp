@@ -10,6 +10,7 @@
 #include "eventactors/call.hpp"
 #include "eventactors/changes.hpp"
 #include "eventactors/changeset.hpp"
+#include "eventactors/description.hpp"
 #include "eventactors/environment.hpp"
 #include "eventactors/error.hpp"
 #include "eventactors/event.hpp"

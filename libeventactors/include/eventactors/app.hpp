@@ -14,6 +14,12 @@
 
 namespace eventactors {
 
+class app;
+
+namespace detail {
+void mark_from_description(app& a);
+} // namespace detail
+
 /// The definitions of an application: event logs and resources.
 ///
 /// Build it, then hand it to `runtime::start`, which validates it
@@ -53,7 +59,18 @@ public:
   /// at fault, or an empty error.
   [[nodiscard]] caf::error validate() const;
 
+  /// Whether the app was rebuilt from an app description
+  /// (`app_from_description`): it has the shape of the definitions but no
+  /// changes, validations, hooks or keys, and serves display and routing
+  /// only. `runtime::start` refuses it.
+  bool from_description() const noexcept {
+    return from_description_;
+  }
+
 private:
+  friend void detail::mark_from_description(app& a);
+
+  bool from_description_ = false;
   std::deque<event_log> logs_;
   std::deque<resource> resources_;
 };

@@ -60,6 +60,11 @@ public:
   /// Returns the value: the constant, or the generator's result.
   json::value produce(const environment& env) const;
 
+  /// The constant; null for a value computed when the action runs.
+  const json::value* constant() const noexcept {
+    return fn_ ? nullptr : &constant_;
+  }
+
 private:
   json::value constant_;
   generator fn_;

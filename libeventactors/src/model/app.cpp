@@ -50,4 +50,12 @@ caf::error app::validate() const {
   return detail::resolve_and_validate(copy);
 }
 
+namespace detail {
+
+void mark_from_description(app& a) {
+  a.from_description_ = true;
+}
+
+} // namespace detail
+
 } // namespace eventactors

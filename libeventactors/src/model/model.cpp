@@ -3,11 +3,19 @@
 
 #include "model/model.hpp"
 
+#include "eventactors/error.hpp"
 #include "model/definitions.hpp"
 
 namespace eventactors {
 
 caf::expected<std::shared_ptr<model>> model::build(app definitions) {
+  // Its changes, validations, hooks and keys stayed on the node that
+  // described it: running it would write different events and records.
+  if (definitions.from_description())
+    return make_error(errc::invalid_definition,
+                      "the app was rebuilt from an app description (no "
+                      "changes, validations, hooks or keys): it serves "
+                      "display and routing only and cannot run");
   auto result = std::make_shared<model>();
   result->app_ = std::move(definitions);
   if (auto err = detail::resolve_and_validate(result->app_))
