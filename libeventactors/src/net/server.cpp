@@ -241,9 +241,12 @@ void on_request(server_broker* self, connection_handle hdl, connection& c,
                                      + std::string{to_string(c.r)}));
   ++c.in_flight;
   ++self->state.in_flight;
+  auto size = request->size();
   if (!dispatch(self, hdl, f.id, *request)) {
     settle(self, hdl);
-    return refuse(self, hdl, errc::protocol_error, "unknown request");
+    return refuse(self, hdl, errc::protocol_error,
+                  "not a request of this protocol (a message of "
+                    + std::to_string(size) + " elements)");
   }
   if (c.in_flight >= self->state.cfg->opts.max_in_flight && !c.halted) {
     c.halted = true;
