@@ -71,6 +71,7 @@ int serve(const std::string& which, const std::string& db) {
   sigaddset(&stop, SIGTERM);
   sigaddset(&stop, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  // --(rst-serve-begin)--
   auto rt = runtime::start(which == "catalog" ? catalog_app() : orders_app(),
                            {.path = db});
   if (!rt) {
@@ -87,6 +88,7 @@ int serve(const std::string& which, const std::string& db) {
   int sig = 0;
   sigwait(&stop, &sig);
   (*nd)->stop();
+  // --(rst-serve-end)--
   return 0;
 }
 
@@ -147,6 +149,7 @@ bool stop_node(child& c) {
 }
 
 std::unique_ptr<remote_node> connect_to(const std::string& address) {
+  // --(rst-connect-begin)--
   connect_options co;
   if (auto err = parse_address(address, co)) {
     std::cerr << render(err) << '\n';
@@ -158,6 +161,7 @@ std::unique_ptr<remote_node> connect_to(const std::string& address) {
     std::cerr << "connect " << address << ": " << render(node.error()) << '\n';
     return nullptr;
   }
+  // --(rst-connect-end)--
   return std::move(*node);
 }
 
