@@ -46,6 +46,9 @@ namespace {
 /// committed).
 std::atomic<bool> flaky_fails{false};
 
+/// How often `Counter.create_counted` ran (committed or not).
+std::atomic<int> counted_runs{0};
+
 app counter_app() {
   app a;
   a.add(event_log{"events"})
@@ -59,6 +62,12 @@ app counter_app() {
   r.events("events");
   r.create("create").accept({"label", "value"});
   r.update("increment").change(changes::increment("value"));
+  r.create("create_counted")
+    .accept({"label"})
+    .before_action("count", [](hook_context&, changeset&) {
+      ++counted_runs;
+      return caf::error{};
+    });
   r.create("create_flaky")
     .accept({"label"})
     .after_action("flaky", [](hook_context&, const changeset&, record&) {
@@ -366,7 +375,8 @@ TEST_CASE("idempotency: concurrent calls with one key run the action once",
   auto counter = rt->run(call{"Counter", "create", {{"label", "hot"}}});
   REQUIRE(counter);
   constexpr int threads = 8;
-  for (auto c : {keyed("create", {{"label", "once"}}, "same-create"),
+  counted_runs = 0;
+  for (auto c : {keyed("create_counted", {{"label", "once"}}, "same-create"),
                  keyed("increment", {}, "same-inc", counter->id)}) {
     INFO(c.action);
     auto before = events(path);
@@ -390,6 +400,9 @@ TEST_CASE("idempotency: concurrent calls with one key run the action once",
     }
     CHECK(events(path) == before + 1);
   }
+  // Not only committed once: the action ran once (the others waited for
+  // the key and found its result).
+  CHECK(counted_runs == 1);
   CHECK(rt->get("Counter", counter->id)->get("value") == 1);
 }
 
