@@ -63,6 +63,12 @@ caf::expected<runtime_options> read_options(const caf::settings& cfg,
       if (!x)
         return std::move(x.error());
       result.call_timeout = std::chrono::milliseconds{*x};
+    } else if (key == "idempotency-retention") {
+      // At most a century: the oldest key kept stays a storable time.
+      auto x = as_int(1, int64_t{100} * 365 * 24 * 3600);
+      if (!x)
+        return std::move(x.error());
+      result.idempotency_retention = std::chrono::seconds{*x};
     } else if (key == "max-hook-depth") {
       auto x = as_int(0, hook_depth_limit);
       if (!x)

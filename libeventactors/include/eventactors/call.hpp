@@ -43,6 +43,11 @@ struct call {
   std::optional<eventactors::actor> actor;
   /// Caller metadata stored with the event; `{}` by default.
   json::object metadata;
+  /// Makes a retry safe: a call whose key was committed within
+  /// `runtime_options::idempotency_retention` returns the original result
+  /// without running again (see docs/reliability.md). 1 to 128 bytes of
+  /// printable ASCII; ignored on calls that hooks make.
+  std::optional<std::string> idempotency_key;
 
   friend bool operator==(const call&, const call&) = default;
 };
@@ -54,8 +59,10 @@ typename Inspector::result_type inspect(Inspector& f, call& x) {
   auto record_id = detail::json_text::of(x.record_id);
   auto metadata = detail::json_text::of(x.metadata);
   auto who = detail::optional_field<eventactors::actor>::of(x.actor);
+  auto key = detail::optional_field<std::string>::of(x.idempotency_key);
   auto load = caf::meta::load_callback([&]() -> caf::error {
     who.load(x.actor);
+    key.load(x.idempotency_key);
     if (auto err = input.load(x.input))
       return err;
     if (auto err = record_id.load(x.record_id))
@@ -63,7 +70,8 @@ typename Inspector::result_type inspect(Inspector& f, call& x) {
     return metadata.load(x.metadata);
   });
   return f(caf::meta::type_name("call"), x.resource, x.action, input.text,
-           record_id.text, who.engaged, who.value, metadata.text, load);
+           record_id.text, who.engaged, who.value, metadata.text, key.engaged,
+           key.value, load);
 }
 
 /// One record of a batch call: its input, and the record id for updates
@@ -109,6 +117,10 @@ struct batch_call {
   /// When true, the whole batch commits or fails as one unit. When false
   /// (the default), each item succeeds or fails on its own.
   bool atomic = false;
+  /// Makes a retry safe, as `call::idempotency_key`: a repeated key
+  /// returns the original batch result. With a key, the items that succeed
+  /// commit together in one transaction with the key.
+  std::optional<std::string> idempotency_key;
 
   friend bool operator==(const batch_call&, const batch_call&) = default;
 };
@@ -118,12 +130,15 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, batch_call& x) {
   auto metadata = detail::json_text::of(x.metadata);
   auto who = detail::optional_field<eventactors::actor>::of(x.actor);
+  auto key = detail::optional_field<std::string>::of(x.idempotency_key);
   auto load = caf::meta::load_callback([&]() -> caf::error {
     who.load(x.actor);
+    key.load(x.idempotency_key);
     return metadata.load(x.metadata);
   });
   return f(caf::meta::type_name("batch_call"), x.resource, x.action, x.items,
-           who.engaged, who.value, metadata.text, x.atomic, load);
+           who.engaged, who.value, metadata.text, x.atomic, key.engaged,
+           key.value, load);
 }
 
 /// The outcome of a batch call: for item `i`, `records[i]` is its record

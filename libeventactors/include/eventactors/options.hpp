@@ -50,6 +50,10 @@ struct runtime_options {
   /// How long a synchronous call waits: `run` and `append` for their
   /// record's turn and the writer, `run_batch` for its result.
   std::chrono::milliseconds call_timeout{30'000};
+  /// How long the keys of committed calls (`call::idempotency_key`) are
+  /// remembered: a repeated key within this period returns the original
+  /// result. Expired keys are deleted a few at a time when keys are written.
+  std::chrono::seconds idempotency_retention{std::chrono::hours{24}};
   /// How deeply hooks may nest actions (an action run by a hook of an
   /// action run by a hook ...); deeper fails with `errc::depth_exceeded`.
   /// At most 1000 (nested actions share one thread's stack): `start`

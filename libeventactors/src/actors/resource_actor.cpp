@@ -17,6 +17,7 @@
 #include "detail/log.hpp"
 #include "eventactors/error.hpp"
 #include "engine/executor.hpp"
+#include "write/idempotency.hpp"
 
 namespace eventactors {
 
@@ -31,6 +32,17 @@ struct job {
   /// The turn of the call's record (none: the call takes no turn).
   std::optional<std::string> key;
   record_turns::ticket ticket = 0;
+  /// The call's idempotency key and its turn (none: the call has no key).
+  std::optional<idempotency_claim> idem;
+};
+
+/// Work waiting for a turn other than a call's record turn (an idempotency
+/// key's): what to do when it comes, and how to answer if the actor stops
+/// first.
+struct parked {
+  std::string turn;
+  std::function<void()> resume;
+  std::function<void(caf::error)> fail;
 };
 
 struct resource_state {
@@ -45,6 +57,8 @@ struct resource_state {
   executor ex;
   /// Calls waiting for their record's turn, by ticket.
   std::map<record_turns::ticket, job> waiting;
+  /// Calls and batches waiting for their idempotency key's turn, by ticket.
+  std::map<record_turns::ticket, parked> parked_work;
   /// Units sent to the event log actor and not answered yet.
   size_t in_flight = 0;
   /// Set when the runtime stops: new calls fail, the actor quits once the
@@ -71,6 +85,33 @@ void done(pointer self, job& j) {
   if (j.key)
     self->state.pipeline->turns().release(*j.key, j.ticket);
   j.key.reset();
+  // The key's turn too: the next call with the key finds the commit.
+  if (j.idem && j.idem->ticket != 0) {
+    self->state.pipeline->turns().release(j.idem->turn, j.idem->ticket);
+    j.idem->ticket = 0;
+  }
+}
+
+/// Tells this actor, with a message, that ticket `t` got its turn.
+record_turns::grant_fn grant(pointer self, record_turns::ticket t) {
+  auto me = caf::actor_cast<caf::weak_actor_ptr>(self);
+  return [me, t] {
+    if (auto hdl = me.lock())
+      caf::anon_send(caf::actor_cast<resource_actor>(hdl), turn_granted{t});
+  };
+}
+
+/// Runs `resume` once ticket `t` holds `turn` (now, when it is free);
+/// `fail` answers instead when the actor stops first.
+void with_turn(pointer self, const std::string& turn, record_turns::ticket t,
+               std::function<void()> resume,
+               std::function<void(caf::error)> fail) {
+  auto& st = self->state;
+  if (st.pipeline->turns().take(turn, t, grant(self, t))) {
+    resume();
+    return;
+  }
+  st.parked_work.emplace(t, parked{turn, std::move(resume), std::move(fail)});
 }
 
 /// Answers a job whose unit committed: after_transaction hooks, then the
@@ -106,6 +147,7 @@ void retry_or_fail(pointer self, job& j, execution& ex, caf::error err) {
   // A unit that lost a key it generated runs its next attempt locked.
   opts.locked_first = lost_generated_key(ex, err);
   opts.settled = [self, &j] { done(self, j); };
+  opts.idempotency = j.idem ? &*j.idem : nullptr;
   j.reply(st.pipeline->run_unit(st.ex, j.c, 0, opts));
 }
 
@@ -122,6 +164,9 @@ bool execute(pointer self, job& j) {
   }
   auto ex = std::make_shared<execution>(st.ex);
   ex->pending().epoch = epoch;
+  // A key is stored with the result: the unit commits after the action.
+  if (j.idem)
+    ex->may_commit_inline(false);
   auto rec = ex->run(j.c);
   if (ex->committed()) {
     // An around_transaction hook committed the unit inside the action.
@@ -144,6 +189,9 @@ bool execute(pointer self, job& j) {
     j.reply(std::move(rec));
     return false;
   }
+  if (j.idem)
+    st.pipeline->remember(*ex, *j.idem, j.c.resource, j.c.action,
+                          idempotency::encode(*rec, ex->stamp_op()));
   if (st.in_flight == 0 && self->mailbox().empty()) {
     // Nothing else to do meanwhile: commit on this thread instead of
     // handing the unit to the event log actor and waiting for its answer
@@ -186,26 +234,73 @@ void run(pointer self, job& j) {
   done(self, j);
 }
 
+void start(pointer self, job j);
+
+/// For a call with an idempotency key: takes the key's turn (the job waits
+/// parked until it comes), then looks the key up and answers a committed
+/// one with its stored result. Returns true when the call is to run.
+bool keyed_ready(pointer self, job& j) {
+  auto& st = self->state;
+  if (!j.idem) {
+    auto k = idempotency::claim(j.c);
+    if (!k) {
+      j.reply(std::move(k.error()));
+      return false;
+    }
+    k->ticket = st.pipeline->turns().next_ticket();
+    j.idem = std::move(*k);
+    auto turn = j.idem->turn;
+    auto t = j.idem->ticket;
+    auto reply = j.reply;
+    with_turn(
+      self, turn, t, [self, j]() mutable { start(self, std::move(j)); },
+      [reply](caf::error err) { reply(std::move(err)); });
+    return false;
+  }
+  if (j.idem->recalled)
+    return true;
+  j.idem->recalled = true;
+  auto found = st.pipeline->recall(*st.db, *j.idem);
+  if (!found || *found) {
+    done(self, j);
+    if (!found)
+      j.reply(std::move(found.error()));
+    else
+      j.reply(idempotency::decode_record(**found));
+    return false;
+  }
+  // A key another process committed meanwhile fails the unit with a
+  // conflict: that call's result stands.
+  auto reply = std::move(j.reply);
+  j.reply = [self, reply, k = *j.idem](caf::expected<record> x) {
+    if (!x && is(x.error(), errc::conflict)) {
+      auto& st = self->state;
+      if (auto again = st.pipeline->recall(*st.db, k); again && *again) {
+        reply(idempotency::decode_record(**again));
+        return;
+      }
+    }
+    reply(std::move(x));
+  };
+  return true;
+}
+
 void start(pointer self, job j) {
   auto& st = self->state;
   if (st.stopping) {
+    done(self, j);
     j.reply(stopped_error());
     return;
   }
+  if (j.c.idempotency_key && !keyed_ready(self, j))
+    return;
   // Calls on the same record run one after another, in arrival order, with
   // the synchronous callers' calls on it.
   j.key = st.pipeline->turn_key(j.c);
   if (j.key) {
     auto& turns = st.pipeline->turns();
     j.ticket = turns.next_ticket();
-    auto me = caf::actor_cast<caf::weak_actor_ptr>(self);
-    auto ticket = j.ticket;
-    auto granted = [me, ticket] {
-      if (auto hdl = me.lock())
-        caf::anon_send(caf::actor_cast<resource_actor>(hdl),
-                       turn_granted{ticket});
-    };
-    if (!turns.take(*j.key, j.ticket, std::move(granted))) {
+    if (!turns.take(*j.key, j.ticket, grant(self, j.ticket))) {
       st.waiting.emplace(j.ticket, std::move(j));
       return;
     }
@@ -249,9 +344,23 @@ void fail_all(size_t n, const std::function<void(batch_result)>& done,
   done(std::move(result));
 }
 
-void run_atomic_batch(pointer self, batch_call b,
-                      std::function<void(batch_result)> done,
-                      uint32_t attempt) {
+using batch_done = std::function<void(batch_result)>;
+
+/// Commits the unit of a batch's items that ran in `ex` (records[i] is
+/// item i's result when errors[i] is empty; `which[i]` counts the runs
+/// before it), then answers.
+void commit_batch(pointer self, batch_call b, batch_done done,
+                  uint32_t attempt, std::shared_ptr<idempotency_claim> idem,
+                  std::shared_ptr<execution> ex, batch_result result,
+                  std::vector<size_t> which);
+
+/// Runs the items of a batch into one unit and commits it: an atomic batch
+/// (any failing item fails all), or, with an idempotency key `idem`, a
+/// batch whose failing items are taken out while the others commit
+/// together with the key.
+void run_atomic_batch(pointer self, batch_call b, batch_done done,
+                      uint32_t attempt,
+                      std::shared_ptr<idempotency_claim> idem = nullptr) {
   auto& st = self->state;
   auto n = b.items.size();
   auto& gate = st.pipeline->gate();
@@ -260,47 +369,85 @@ void run_atomic_batch(pointer self, batch_call b,
     fail_all(n, done, std::move(err));
     return;
   }
+  auto per_item = idem && !b.atomic;
   auto ex = std::make_shared<execution>(st.ex);
   // The items share one unit: no item may commit it on its own.
   ex->may_commit_inline(false);
-  std::vector<record> records;
-  records.reserve(n);
+  batch_result result;
+  result.records.resize(n);
+  result.errors.resize(n);
+  std::vector<size_t> which(n, 0);
+  size_t ran = 0;
   auto copy = b;
   for (size_t i = 0; i < n; ++i) {
     auto rec = ex->run(item_call(copy, copy.items[i]));
-    if (!rec) {
-      ex->finish(rec.error());
-      auto err = make_error(static_cast<errc>(rec.error().code()),
-                            "batch item " + std::to_string(i) + ": "
-                              + message(rec.error()),
-                            field_errors(rec.error()));
-      if (rec.error().category() != caf::atom("evact"))
-        err = rec.error();
-      fail_all(n, done, std::move(err));
-      return;
+    if (rec) {
+      which[i] = ran++;
+      result.records[i] = std::move(*rec);
+      continue;
     }
-    records.push_back(std::move(*rec));
+    if (per_item) {
+      // Taken back out of the unit; the other items go on.
+      result.errors[i] = std::move(rec.error());
+      continue;
+    }
+    ex->finish(rec.error());
+    auto err = make_error(static_cast<errc>(rec.error().code()),
+                          "batch item " + std::to_string(i) + ": "
+                            + message(rec.error()),
+                          field_errors(rec.error()));
+    if (rec.error().category() != caf::atom("evact"))
+      err = rec.error();
+    fail_all(n, done, std::move(err));
+    return;
   }
-  ++st.in_flight;
+  if (per_item && ran == 0) {
+    // Nothing to write: nothing is stored, and a retry runs again.
+    ex->finish(result.errors.front());
+    done(std::move(result));
+    return;
+  }
   ex->pending().epoch = epoch;
+  if (idem) {
+    std::vector<idempotency::stored_item> items(n);
+    for (size_t i = 0; i < n; ++i) {
+      if (result.errors[i]) {
+        items[i].err = result.errors[i];
+        continue;
+      }
+      items[i].rec = result.records[i];
+      items[i].op = ex->stamp_op(which[i]);
+    }
+    st.pipeline->remember(*ex, *idem, b.resource, b.action,
+                          idempotency::encode(items));
+  }
+  commit_batch(self, std::move(b), std::move(done), attempt, std::move(idem),
+               std::move(ex), std::move(result), std::move(which));
+}
+
+void commit_batch(pointer self, batch_call b, batch_done done,
+                  uint32_t attempt, std::shared_ptr<idempotency_claim> idem,
+                  std::shared_ptr<execution> ex, batch_result result,
+                  std::vector<size_t> which) {
+  auto& st = self->state;
+  ++st.in_flight;
   self
     ->request(st.log, caf::infinite, append_atom_v,
               std::move(ex->pending()))
     .then(
-      [self, ex, records, done](unit_receipt& receipt) mutable {
+      [self, ex, result, which, done](unit_receipt& receipt) mutable {
         --self->state.in_flight;
-        batch_result result;
-        for (size_t i = 0; i < records.size(); ++i)
-          ex->stamp(records[i], receipt, i);
-        auto err = ex->finish(receipt);
-        result.errors.resize(records.size());
-        if (err)
-          result.errors.assign(records.size(), err);
-        result.records = std::move(records);
+        for (size_t i = 0; i < result.records.size(); ++i)
+          if (!result.errors[i])
+            ex->stamp(result.records[i], receipt, which[i]);
+        if (auto err = ex->finish(receipt))
+          for (auto& e : result.errors)
+            if (!e)
+              e = err;
         done(std::move(result));
         maybe_quit(self);
       },
-      [self, ex, b, done, attempt](caf::error& err) mutable {
+      [self, ex, b, done, attempt, idem](caf::error& err) mutable {
         auto& st = self->state;
         --st.in_flight;
         auto final = st.stopping
@@ -308,7 +455,8 @@ void run_atomic_batch(pointer self, batch_call b,
                        : st.pipeline->after_failure(
                          err, call{b.resource, b.action}, attempt + 1);
         if (!final) {
-          run_atomic_batch(self, std::move(b), std::move(done), attempt + 1);
+          run_atomic_batch(self, std::move(b), std::move(done), attempt + 1,
+                           std::move(idem));
           return;
         }
         ex->finish(*final);
@@ -317,11 +465,70 @@ void run_atomic_batch(pointer self, batch_call b,
       });
 }
 
+/// A batch with an idempotency key: takes the key's turn, answers a
+/// committed key with its stored result, or runs the batch in one unit
+/// that stores the key.
+void run_keyed_batch(pointer self, batch_call b, batch_done done) {
+  auto n = b.items.size();
+  auto k = idempotency::claim(b);
+  if (!k) {
+    fail_all(n, done, std::move(k.error()));
+    return;
+  }
+  auto& st = self->state;
+  k->ticket = st.pipeline->turns().next_ticket();
+  auto idem = std::make_shared<idempotency_claim>(std::move(*k));
+  auto resume = [self, b, done, idem, n]() mutable {
+    auto& st = self->state;
+    auto pipeline = st.pipeline;
+    // The key's turn passes on once the batch settled.
+    auto settle = [self, pipeline, idem, done](batch_result r) {
+      pipeline->turns().release(idem->turn, idem->ticket);
+      // A key another process committed meanwhile: its result stands.
+      if (!r.errors.empty() && is(r.errors.front(), errc::conflict))
+        if (auto again = pipeline->recall(*self->state.db, *idem);
+            again && *again)
+          if (auto stored = idempotency::decode_batch(**again))
+            r = std::move(*stored);
+      done(std::move(r));
+    };
+    if (st.stopping) {
+      fail_all(n, settle, stopped_error());
+      return;
+    }
+    auto found = pipeline->recall(*st.db, *idem);
+    if (!found) {
+      fail_all(n, settle, std::move(found.error()));
+      return;
+    }
+    if (*found) {
+      auto stored = idempotency::decode_batch(**found);
+      if (!stored)
+        fail_all(n, settle, std::move(stored.error()));
+      else
+        settle(std::move(*stored));
+      return;
+    }
+    if (n == 0) {
+      settle(batch_result{});
+      return;
+    }
+    run_atomic_batch(self, std::move(b), std::move(settle), 0, idem);
+  };
+  auto turn = idem->turn;
+  with_turn(self, turn, idem->ticket, std::move(resume),
+            [n, done](caf::error err) { fail_all(n, done, std::move(err)); });
+}
+
 void run_batch(pointer self, batch_call b,
                std::function<void(batch_result)> done) {
   auto n = b.items.size();
   if (self->state.stopping) {
     fail_all(n, done, stopped_error());
+    return;
+  }
+  if (b.idempotency_key) {
+    run_keyed_batch(self, std::move(b), std::move(done));
     return;
   }
   if (n == 0) {
@@ -375,6 +582,11 @@ resource_impl(pointer self, std::shared_ptr<const model> m,
       j.reply(stopped_error());
     }
     st.waiting.clear();
+    for (auto& [ticket, p] : st.parked_work) {
+      st.pipeline->turns().release(p.turn, ticket);
+      p.fail(stopped_error());
+    }
+    st.parked_work.clear();
     maybe_quit(self);
   });
   return {
@@ -409,6 +621,14 @@ resource_impl(pointer self, std::shared_ptr<const model> m,
     },
     [self](turn_granted& t) {
       // Ignored once stopping: the exit handler passed the turn on.
+      auto& st = self->state;
+      if (auto p = st.parked_work.find(t.ticket);
+          p != st.parked_work.end()) {
+        auto resume = std::move(p->second.resume);
+        st.parked_work.erase(p);
+        resume();
+        return;
+      }
       auto i = self->state.waiting.find(t.ticket);
       if (i == self->state.waiting.end())
         return;

@@ -148,6 +148,22 @@ void wipe(std::string& x) noexcept {
   x.clear();
 }
 
+std::string sha256_hex(std::string_view data) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  // Cannot fail for SHA-256 short of memory exhaustion.
+  std::fill(std::begin(digest), std::end(digest), 0);
+  EVP_Digest(data.data(), data.size(), digest, &len, EVP_sha256(), nullptr);
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(64);
+  for (unsigned int i = 0; i < 32; ++i) {
+    out += digits[digest[i] >> 4];
+    out += digits[digest[i] & 0x0f];
+  }
+  return out;
+}
+
 std::optional<std::string> key_id_problem(std::string_view id) {
   if (id.empty())
     return "is empty";

@@ -27,6 +27,9 @@ caf::expected<std::string> open(const encryption_key& key,
                                 std::string_view sealed,
                                 std::string_view context);
 
+/// Returns the SHA-256 digest of `data` as 64 lowercase hexadecimal digits.
+std::string sha256_hex(std::string_view data);
+
 /// Overwrites the bytes of `x` (`OPENSSL_cleanse`), then empties it.
 void wipe(std::string& x) noexcept;
 

@@ -181,6 +181,12 @@ void execution::stamp(record& rec, const unit_receipt& receipt,
     rec.event_id = receipt.event_ids[i];
 }
 
+std::optional<size_t> execution::stamp_op(size_t which) const {
+  if (which >= impl_->tops.size() || impl_->tops[which] < 0)
+    return std::nullopt;
+  return static_cast<size_t>(impl_->tops[which]);
+}
+
 caf::error execution::finish(const caf::expected<unit_receipt>& outcome) {
   caf::error first;
   for (auto& d : impl_->deferred) {

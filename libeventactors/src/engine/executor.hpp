@@ -176,6 +176,10 @@ public:
   void stamp(record& rec, const unit_receipt& receipt,
              size_t which = 0) const;
 
+  /// The op whose event id `stamp` fills into the result of the `which`th
+  /// successful `run`; none when that action wrote no event.
+  std::optional<size_t> stamp_op(size_t which = 0) const;
+
   /// Runs the after_transaction hooks of every action in the unit with the
   /// outcome (the commit's receipt, or the error that failed the unit).
   /// Returns an `errc::post_commit_failure` error when a hook failed after

@@ -14,7 +14,9 @@
 // - Atomic unit apply: `writer::apply` writes all ops of a unit (record
 //   changes and their event rows) or none, inside the open transaction;
 //   a failing unit takes back only itself, never the transaction's other
-//   units. An event exists if and only if its record change does.
+//   units. An event exists if and only if its record change does, and a
+//   unit's idempotency entry (a committed call's key and result) if and
+//   only if the unit's writes do.
 // - Ordered: event ids increase in commit order. A backend assigning ids
 //   before commit (a sequence shared by several writer processes) must
 //   make sure that readers never skip an event that commits later with a
@@ -57,6 +59,7 @@
 #include "eventactors/options.hpp"
 #include "eventactors/record.hpp"
 #include "model/model.hpp"
+#include "storage/unit.hpp"
 
 namespace eventactors {
 
@@ -126,6 +129,11 @@ public:
   /// Returns the largest integer primary key `res` ever had: in its table
   /// or as the record id of one of its events (0 when none).
   virtual caf::expected<int64_t> max_key_ever(const resource_info& res) = 0;
+
+  /// Returns the stored idempotency entry of `key` (with the event ids of
+  /// its unit), expired or not, if any.
+  virtual caf::expected<std::optional<idempotency_entry>>
+  find_idempotency(std::string_view key) = 0;
 
   /// Reads the events `f` selects in id order, `f.limit` at a time, and
   /// calls `fn` with each page until the events run out or `fn` fails:

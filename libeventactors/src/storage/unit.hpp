@@ -98,6 +98,40 @@ typename Inspector::result_type inspect(Inspector& f, write_op& x) {
            ev.engaged, ev.value, load);
 }
 
+/// The idempotency key of a committed call, stored in the same transaction
+/// as the call's unit: either both are there or neither.
+struct idempotency_entry {
+  /// The caller's key (the primary key of the stored entries).
+  std::string key;
+  std::string resource;
+  std::string action;
+  /// The hash of the canonical request: a repeated key must repeat it.
+  std::string request_hash;
+  /// The call's result as JSON text (in the write pipeline's form).
+  std::string result;
+  /// Read only: the ids of the events of the unit, per op (its receipt).
+  std::vector<json::value> event_ids;
+  /// When the call committed (the runtime's clock).
+  timestamp committed_at;
+  /// Write only: entries committed before this have expired; writing the
+  /// entry deletes a few of them, and replaces an expired one of its key.
+  timestamp expired_before;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, idempotency_entry& x) {
+  // Local only (units never leave the process): the event ids stay out.
+  auto at = x.committed_at.time_since_epoch().count();
+  auto before = x.expired_before.time_since_epoch().count();
+  auto load = caf::meta::load_callback([&]() -> caf::error {
+    x.committed_at = timestamp{std::chrono::microseconds{at}};
+    x.expired_before = timestamp{std::chrono::microseconds{before}};
+    return caf::none;
+  });
+  return f(caf::meta::type_name("idempotency_entry"), x.key, x.resource,
+           x.action, x.request_hash, x.result, at, before, load);
+}
+
 /// The writes of one action and of the actions its hooks ran: they commit
 /// together, in order, or not at all.
 struct unit {
@@ -105,11 +139,20 @@ struct unit {
   /// The replay epoch the unit was built in: the event log actor refuses
   /// units built before the last replay started (their reads are stale).
   uint64_t epoch = 0;
+  /// The caller's idempotency key, written with the unit; none for calls
+  /// without one (then the writer runs no statement for it).
+  std::optional<idempotency_entry> idempotency;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, unit& x) {
-  return f(caf::meta::type_name("unit"), x.ops, x.epoch);
+  auto idem = detail::optional_field<idempotency_entry>::of(x.idempotency);
+  auto load = caf::meta::load_callback([&]() -> caf::error {
+    idem.load(x.idempotency);
+    return caf::none;
+  });
+  return f(caf::meta::type_name("unit"), x.ops, x.epoch, idem.engaged,
+           idem.value, load);
 }
 
 /// What the event log actor reports for a committed unit: per op, the id

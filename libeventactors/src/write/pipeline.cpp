@@ -127,7 +127,7 @@ struct write_pipeline::attempt {
 
 caf::expected<record> write_pipeline::run_locked(
   execution& unit_ex, executor& ex, const executor& base,
-  const eventactors::call& c,
+  const eventactors::call& c, const idempotency_claim* idem,
   std::optional<caf::expected<unit_receipt>>& receipt) {
   // The write lock first: from here until the commit no other process
   // writes, and `begin` refreshed the key counters. The action's inline
@@ -155,8 +155,12 @@ caf::expected<record> write_pipeline::run_locked(
     };
     ex.commit = inside;
     rec = unit_ex.run(c);
-    if (rec && !unit_ex.committed())
+    if (rec && !unit_ex.committed()) {
+      if (idem)
+        remember(unit_ex, *idem, c.resource, c.action,
+                 idempotency::encode(*rec, unit_ex.stamp_op()));
       receipt = inside(unit_ex.pending());
+    }
   });
   // After the locked section, its hooks commit the usual way again.
   ex.commit = base.commit;
@@ -187,6 +191,7 @@ write_pipeline::run_once(const executor& base, const eventactors::call& c,
     inner.may_lock = false;
     inner.locked_first = false;
     inner.settled = nullptr;
+    inner.idempotency = nullptr;
     ex.run_unit = [this, inner](executor& e, const eventactors::call& x,
                                 uint32_t d) {
       return run_unit(e, x, d, inner);
@@ -194,12 +199,21 @@ write_pipeline::run_once(const executor& base, const eventactors::call& c,
   }
   execution unit_ex{ex, depth};
   unit_ex.pending().epoch = epoch;
+  auto idem = opts.idempotency;
+  // The key is stored with the unit's result, known only once the action
+  // returned: no around_transaction hook may commit the unit before.
+  if (idem)
+    unit_ex.may_commit_inline(false);
   std::optional<caf::expected<unit_receipt>> receipt;
-  auto rec = locked ? run_locked(unit_ex, ex, base, c, receipt)
+  auto rec = locked ? run_locked(unit_ex, ex, base, c, idem, receipt)
                     : unit_ex.run(c);
   out.lost_key = unit_ex.lost_generated_key();
-  if (!unit_ex.committed() && rec && !receipt)
+  if (!unit_ex.committed() && rec && !receipt) {
+    if (idem)
+      remember(unit_ex, *idem, c.resource, c.action,
+               idempotency::encode(*rec, unit_ex.stamp_op()));
     receipt = ex.commit(unit_ex.pending());
+  }
   conclude(out, unit_ex, std::move(rec), std::move(receipt), c, opts);
   return out;
 }
@@ -277,6 +291,85 @@ caf::expected<record> write_pipeline::run_unit(const executor& base,
 caf::expected<record> write_pipeline::call(const executor& base,
                                            const eventactors::call& c,
                                            deadline_t deadline) {
+  if (c.idempotency_key)
+    return keyed_call(base, c, deadline);
+  return run_call(base, c, deadline, nullptr);
+}
+
+caf::expected<record> write_pipeline::keyed_call(const executor& base,
+                                                 const eventactors::call& c,
+                                                 deadline_t deadline) {
+  auto k = idempotency::claim(c);
+  if (!k)
+    return std::move(k.error());
+  // One call per key at a time: a second one waits here for the first to
+  // settle, then finds its result.
+  auto t = turns_.wait(k->turn, deadline);
+  if (!t)
+    return make_error(errc::timeout,
+                      "another call with idempotency key \"" + k->key
+                        + "\" was still under way at the call_timeout; "
+                          "nothing was written");
+  k->ticket = *t;
+  auto result = [&]() -> caf::expected<record> {
+    auto found = recall(*base.db, *k);
+    if (!found)
+      return std::move(found.error());
+    if (*found)
+      return idempotency::decode_record(**found);
+    auto rec = run_call(base, c, deadline, &*k);
+    if (!rec && is(rec.error(), errc::conflict)) {
+      // Another process committed the key meanwhile: its result stands.
+      auto again = recall(*base.db, *k);
+      if (!again)
+        return std::move(again.error());
+      if (*again)
+        return idempotency::decode_record(**again);
+    }
+    return rec;
+  }();
+  turns_.release(k->turn, k->ticket);
+  return result;
+}
+
+caf::expected<std::optional<idempotency_entry>>
+write_pipeline::recall(reader& rd, const idempotency_claim& k) const {
+  auto found = rd.find_idempotency(k.key);
+  if (!found || !*found)
+    return found;
+  auto& e = **found;
+  // Expired: as if unknown; storing the key again replaces the entry.
+  if (e.committed_at < opts_->env.clock() - opts_->idempotency_retention)
+    return std::optional<idempotency_entry>{};
+  if (e.request_hash != k.hash)
+    return make_error(errc::conflict,
+                      "idempotency key \"" + k.key
+                        + "\" was used for another request (" + e.resource
+                        + "." + e.action + ", committed at "
+                        + format_timestamp(e.committed_at)
+                        + "); a retry must repeat its request exactly");
+  return found;
+}
+
+void write_pipeline::remember(execution& ex, const idempotency_claim& k,
+                              const std::string& resource,
+                              const std::string& action,
+                              std::string result) const {
+  idempotency_entry e;
+  e.key = k.key;
+  e.resource = resource;
+  e.action = action;
+  e.request_hash = k.hash;
+  e.result = std::move(result);
+  e.committed_at = opts_->env.clock();
+  e.expired_before = e.committed_at - opts_->idempotency_retention;
+  ex.pending().idempotency = std::move(e);
+}
+
+caf::expected<record> write_pipeline::run_call(const executor& base,
+                                               const eventactors::call& c,
+                                               deadline_t deadline,
+                                               const idempotency_claim* idem) {
   // Calls on one record take turns with each other and with the resource
   // actor's calls on it.
   std::optional<record_turns::ticket> turn;
@@ -297,6 +390,7 @@ caf::expected<record> write_pipeline::call(const executor& base,
     released = true;
   };
   opts.settled = release;
+  opts.idempotency = idem;
   auto result = run_unit(ex, c, 0, opts);
   release(); // given up after the last retry
   return result;

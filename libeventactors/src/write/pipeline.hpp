@@ -20,6 +20,7 @@
 #include "engine/executor.hpp"
 #include "model/model.hpp"
 #include "storage/unit.hpp"
+#include "write/idempotency.hpp"
 #include "write/record_turns.hpp"
 #include "write/replay_gate.hpp"
 #include "write/write_queue.hpp"
@@ -69,6 +70,11 @@ class writer;
 /// - **Deadlines.** A synchronous call waits for its turn and for the writer
 ///   at most until its deadline, then fails with `timeout` having written
 ///   nothing.
+/// - **Idempotency keys.** A top-level call with a key takes the key's turn
+///   before its record's, looks the key up and answers a committed one
+///   with the stored result (`recall`), running nothing; otherwise its unit
+///   stores the key with its result (`remember`), committed with its
+///   events or not at all. Calls without a key pay nothing for it.
 ///
 /// Thread-safety: every member function is thread-safe.
 class write_pipeline {
@@ -95,6 +101,9 @@ public:
     /// turn to the next call, so that the hooks may call actions on the
     /// record themselves.
     std::function<void()> settled;
+    /// The call's idempotency key: every attempt's unit stores it with the
+    /// result (top-level calls only; never the units hooks run).
+    const idempotency_claim* idempotency = nullptr;
   };
 
   write_pipeline(std::shared_ptr<const model> m, const runtime_options* opts,
@@ -112,8 +121,25 @@ public:
   /// turn, runs the action with `base`'s reader, commits, runs the
   /// after_transaction hooks and retries per the policy. Fails with
   /// `timeout` when the turn or the writer is not there by `deadline`.
+  /// With an idempotency key, takes the key's turn first and answers a
+  /// committed key with its stored result.
   caf::expected<record> call(const executor& base, const call& c,
                              deadline_t deadline);
+
+  // -- idempotency keys -------------------------------------------------------
+
+  /// Looks up the key of `k` through `rd`: the stored entry when it was
+  /// committed within the retention for the same request, none when it is
+  /// unknown or expired, `errc::conflict` naming the key when it was
+  /// committed for another request.
+  caf::expected<std::optional<idempotency_entry>>
+  recall(reader& rd, const idempotency_claim& k) const;
+
+  /// Makes the unit of `ex` store the key of `k` with `result` (see
+  /// `idempotency::encode`) for `c`'s resource and action.
+  void remember(execution& ex, const idempotency_claim& k,
+                const std::string& resource, const std::string& action,
+                std::string result) const;
 
   /// Runs `c` as a unit of its own (no turn taken: the caller holds it, or
   /// the action was started by an after_transaction hook), with the retry
@@ -195,8 +221,20 @@ private:
   /// with the database's write lock held.
   caf::expected<record>
   run_locked(execution& unit_ex, executor& ex, const executor& base,
-             const eventactors::call& c,
+             const eventactors::call& c, const idempotency_claim* idem,
              std::optional<caf::expected<unit_receipt>>& receipt);
+
+  /// `call` with the record's turn; `idem` is the claim of a call whose
+  /// key's turn this thread holds.
+  caf::expected<record> run_call(const executor& base,
+                                 const eventactors::call& c,
+                                 deadline_t deadline,
+                                 const idempotency_claim* idem);
+
+  /// `call` for a call with an idempotency key.
+  caf::expected<record> keyed_call(const executor& base,
+                                   const eventactors::call& c,
+                                   deadline_t deadline);
 
   /// Turns an attempt's outcome into `out`: a retry, or the final result
   /// after the unit's after_transaction hooks ran.

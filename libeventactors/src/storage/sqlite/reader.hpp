@@ -83,6 +83,9 @@ public:
 
   caf::expected<int64_t> max_key_ever(const resource_info& res) override;
 
+  caf::expected<std::optional<idempotency_entry>>
+  find_idempotency(std::string_view key) override;
+
   // -- SQLite specifics -------------------------------------------------------
 
   /// The connection the reader reads on.

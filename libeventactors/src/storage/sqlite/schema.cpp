@@ -537,6 +537,25 @@ caf::error migrate_resource(sqlite3* db, const resource_info& info,
   return sync_resource_indexes(db, info);
 }
 
+/// Brings the framework's own tables from any older format to
+/// `format_version` (the definitions' tables are migrated apart). Each step
+/// creates only what is missing, so a step runs again harmlessly.
+caf::error migrate_formats(sqlite3* db) {
+  // Format 2: the idempotency keys of committed calls, written in the
+  // transaction of the call's events (a new, empty table for older files).
+  if (auto err = sqlite::exec(db, "CREATE TABLE IF NOT EXISTS "
+                                  "eventactors_idempotency (key TEXT PRIMARY "
+                                  "KEY NOT NULL, resource TEXT NOT NULL, "
+                                  "action TEXT NOT NULL, request_hash TEXT "
+                                  "NOT NULL, result TEXT NOT NULL, event_ids "
+                                  "TEXT NOT NULL DEFAULT '[]', committed_at "
+                                  "TEXT NOT NULL)"))
+    return err;
+  return sqlite::exec(db, "CREATE INDEX IF NOT EXISTS "
+                          "\"eventactors_idempotency.committed_at\" ON "
+                          "eventactors_idempotency (committed_at)");
+}
+
 } // namespace
 
 caf::error check(sqlite3* db, const std::string& path) {
@@ -587,6 +606,8 @@ caf::error migrate(sqlite3* db, const model& m) {
                                   "eventactors_key_checks (log TEXT NOT "
                                   "NULL, key_id TEXT NOT NULL, check_value "
                                   "BLOB NOT NULL, PRIMARY KEY (log, key_id))"))
+    return err;
+  if (auto err = migrate_formats(db))
     return err;
   for (auto& log : m.definitions().logs())
     if (auto err = migrate_log(db, log, true))

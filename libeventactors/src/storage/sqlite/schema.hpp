@@ -15,8 +15,11 @@ class model;
 
 namespace schema {
 
-/// The storage format this build writes (`PRAGMA user_version`).
-constexpr int format_version = 1;
+/// The storage format this build writes (`PRAGMA user_version`). Format 1
+/// had the event, resource and bookkeeping tables; format 2 adds the
+/// idempotency keys of committed calls (`eventactors_idempotency`). A
+/// writable start migrates older formats; a file of a newer one is refused.
+constexpr int format_version = 2;
 
 /// Marks the file as ours (`PRAGMA application_id`, "EVAC").
 constexpr int application_id = 0x45564143;

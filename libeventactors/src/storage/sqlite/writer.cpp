@@ -266,6 +266,13 @@ caf::expected<unit_receipt> writer::apply(const unit& u) {
     }
     receipt.event_ids.push_back(std::move(id));
   }
+  if (u.idempotency) {
+    if (auto err = write_idempotency(*u.idempotency, receipt)) {
+      if (run("ROLLBACK TO unit") || run("RELEASE unit"))
+        rollback();
+      return err;
+    }
+  }
   if (auto err = run("RELEASE unit")) {
     rollback();
     return err;

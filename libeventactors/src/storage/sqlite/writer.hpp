@@ -110,6 +110,13 @@ private:
 
   caf::error apply_op(const write_op& op, json::value& event_id);
 
+  /// Stores a unit's idempotency entry with the unit's receipt, inside its
+  /// savepoint, after deleting a few expired entries. Fails with
+  /// `errc::conflict` when another call committed the key meanwhile (and
+  /// it has not expired). (idempotency.cpp)
+  caf::error write_idempotency(const idempotency_entry& e,
+                               const unit_receipt& receipt);
+
   caf::error write_record(const resource_info& res, const write_op& op);
 
   caf::expected<json::value> write_event(const write_op& op);
