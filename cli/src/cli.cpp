@@ -123,6 +123,11 @@ void add_run_commands(command_line& cl) {
   run->add_option("--id", a.id, "Record id (updates and destroys)");
   run->add_option("--actor", a.actor, "Actor as TYPE:ID");
   run->add_option("--metadata", a.metadata, "Metadata as a JSON object");
+  run->add_option_function<std::string>(
+    "--idempotency-key",
+    [&a](const std::string& key) { a.idempotency_key = key; },
+    "Makes a retry safe: a repeated key gets the original result and runs "
+    "nothing");
   cl.dispatch.emplace_back(
     run, [&cl] { cl.outcome = cmd_run(cl.sess, cl.c, cl.run); });
   auto batch = cl.app.add_subcommand(

@@ -30,6 +30,7 @@ struct run_args {
   std::string id;
   std::string actor;
   std::string metadata;
+  std::optional<std::string> idempotency_key;
 };
 
 std::optional<failure> cmd_run(session& s, const common& c,

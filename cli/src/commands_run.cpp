@@ -41,6 +41,7 @@ std::optional<failure> cmd_run(session& s, const common& c,
   }
   if (!a.id.empty())
     call.record_id = json::string{a.id};
+  call.idempotency_key = a.idempotency_key;
   if (auto f = s.open(false))
     return f;
   auto rec = s.svc().run(std::move(call));
@@ -105,8 +106,11 @@ std::string read_member(call& x, json::string_view key, const json::value& v) {
                                                   : json::value{}};
   } else if (key == "actor" && v.is_null()) {
     // no actor
+  } else if (key == "idempotency_key" && v.is_string()) {
+    x.idempotency_key = std::string{v.get_string()};
   } else if (key == "resource" || key == "action" || key == "input"
-             || key == "metadata" || key == "actor") {
+             || key == "metadata" || key == "actor"
+             || key == "idempotency_key") {
     auto want = key == "input" || key == "metadata" ? "an object"
                 : key == "actor" ? "a string TYPE:ID or an object "
                                    "{\"type\", \"id\"}"
@@ -118,8 +122,8 @@ std::string read_member(call& x, json::string_view key, const json::value& v) {
                  + json_kind(v);
   } else {
     return "unexpected \"" + std::string{key}
-           + "\" (keys: resource, action, input, id, actor, "
-             "metadata; input and metadata are objects)";
+           + "\" (keys: resource, action, input, id, actor, metadata, "
+             "idempotency_key; input and metadata are objects)";
   }
   return {};
 }

@@ -127,3 +127,65 @@ TEST_CASE("serve refuses a port in use and plaintext off loopback",
   CHECK(both.exit_code == 2);
   CHECK_THAT(both.err, Catch::Contains("--connect takes the place of --db"));
 }
+
+TEST_CASE("run --idempotency-key and batch lines with a key run once, "
+          "locally and with --connect",
+          "[node][cli][idempotency]") {
+  serving n;
+  auto count_events = [&] {
+    auto ev = run_cli(n.remote({"--format", "jsonl", "events", "--limit",
+                                "0"}));
+    REQUIRE_EXIT(ev, 0);
+    return lines_of(ev.out).size();
+  };
+  auto create = std::vector<std::string>{
+    "run", "Accounts.User", "create", R"({"email":"ada@example.com"})",
+    "--idempotency-key", "signup-ada"};
+  auto first = run_cli(n.remote(create));
+  REQUIRE_EXIT(first, 0);
+  auto before = count_events();
+  // A retry gets the original record, and nothing runs again.
+  auto again = run_cli(n.remote(create));
+  REQUIRE_EXIT(again, 0);
+  CHECK(again.out == first.out);
+  CHECK(count_events() == before);
+  // The same key with another request is a conflict, and runs nothing.
+  auto other = create;
+  other[3] = R"({"email":"bo@example.com"})";
+  auto conflict = run_cli(n.remote(other));
+  CHECK(conflict.exit_code == 1);
+  CHECK_THAT(conflict.err, Catch::Contains("conflict")
+                             && Catch::Contains("signup-ada"));
+  CHECK(count_events() == before);
+  // An empty key is refused, naming the field.
+  auto empty = create;
+  empty.back() = "";
+  auto refused = run_cli(n.remote(empty));
+  CHECK(refused.exit_code != 0);
+  CHECK_THAT(refused.err, Catch::Contains("idempotency_key"));
+  CHECK(count_events() == before);
+  // Batch lines carry their own key; the second line is a retry of the
+  // first and answers with the same record.
+  std::string lines
+    = R"({"resource":"Accounts.User","action":"create","input":{"email":"cy@example.com"},"idempotency_key":"signup-cy"})"
+      "\n"
+      R"({"resource":"Accounts.User","action":"create","input":{"email":"cy@example.com"},"idempotency_key":"signup-cy"})"
+      "\n"
+      R"({"resource":"Accounts.User","action":"create","input":{"email":"di@example.com"},"idempotency_key":7})"
+      "\n";
+  auto batch = run_cli(n.remote({"batch"}), lines);
+  INFO(show(batch));
+  CHECK(batch.exit_code == 1);
+  auto out = lines_of(batch.out);
+  REQUIRE(out.size() == 3);
+  CHECK(out[0].rfind("line 1: ok Accounts.User ", 0) == 0);
+  // Same record id, same event: "line 2: ok ..." repeats line 1's rest.
+  CHECK(out[1].substr(6) == out[0].substr(6));
+  CHECK_THAT(out[2], Catch::Contains("\"idempotency_key\" must be a string"));
+  // Locally the same keys are remembered in the file: stop the node first.
+  n.proc->signal(SIGTERM);
+  REQUIRE(n.proc->wait(60s) == std::optional<int>{0});
+  auto local = run_cli(n.local(create));
+  REQUIRE_EXIT(local, 0);
+  CHECK(local.out == first.out);
+}
