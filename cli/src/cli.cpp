@@ -82,7 +82,9 @@ void add_global_options(command_line& cl, const options& opts) {
     ->check(CLI::IsMember({"table", "jsonl"}));
   // A node instead of a database (docs/nodes.md).
   cl.app.add_option("--connect", c.connect,
-                    "Talk to the node at HOST:PORT instead of --db/--app");
+                    "Talk to the node at HOST:PORT instead of --db/--app; "
+                    "several (comma-separated or repeated): a cluster")
+    ->join(',');
   cl.app.add_option("--user", c.user, "The user name the node knows");
   cl.app.add_option("--secret-file", c.secret_file,
                     "A file holding the user's secret (default: "

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "eventactors/cluster.hpp"
 #include "eventactors/remote.hpp"
 #include "eventactors/runtime.hpp"
 
@@ -51,6 +52,38 @@ caf::expected<app> load_app_arg(const options& opts, const common& c,
   return load_app_file(c.app_path, lib);
 }
 
+/// Connects to the node at `addresses`, or to a cluster of the nodes it
+/// lists (comma-separated), each reached as `co` says.
+std::optional<failure> connect_nodes(const std::string& addresses,
+                                     connect_options co,
+                                     std::unique_ptr<service>& out) {
+  std::vector<connect_options> nodes;
+  size_t from = 0;
+  for (;;) {
+    auto to = addresses.find(',', from);
+    auto one = addresses.substr(from, to == std::string::npos ? to : to - from);
+    nodes.push_back(co);
+    if (auto err = parse_address(one, nodes.back()))
+      return failure{exit_usage, make_error(errc::invalid_input,
+                                            "--connect: " + message(err))};
+    if (to == std::string::npos)
+      break;
+    from = to + 1;
+  }
+  if (nodes.size() == 1) {
+    auto r = remote_node::connect(std::move(nodes.front()));
+    if (!r)
+      return failure{exit_failed, r.error()};
+    out = std::move(*r);
+  } else {
+    auto r = cluster::connect(std::move(nodes));
+    if (!r)
+      return failure{exit_failed, r.error()};
+    out = std::move(*r);
+  }
+  return std::nullopt;
+}
+
 } // namespace
 
 session::session(const options& opts, const common& c) : opts_(opts), c_(c) {
@@ -75,9 +108,6 @@ std::optional<failure> session::connect() {
     return usage("--connect takes the place of --db and --app: give "
                  "either");
   connect_options co;
-  if (auto err = parse_address(c_.connect, co))
-    return failure{exit_usage, make_error(errc::invalid_input,
-                                          "--connect: " + message(err))};
   co.user = c_.user;
   if (!c_.secret_file.empty()) {
     std::ifstream in{c_.secret_file};
@@ -94,11 +124,7 @@ std::optional<failure> session::connect() {
   }
   co.plaintext = c_.plaintext;
   co.client = opts_.name;
-  auto r = remote_node::connect(std::move(co));
-  if (!r)
-    return failure{exit_failed, r.error()};
-  remote_ = std::move(*r);
-  return std::nullopt;
+  return connect_nodes(c_.connect, std::move(co), remote_);
 }
 
 std::optional<failure> session::open(bool must_exist, bool read_only) {

@@ -28,7 +28,7 @@ struct common {
   std::string fmt_name = "table";
   format fmt = format::table;
   /// A node instead of a database (--connect HOST:PORT) and how to reach
-  /// it.
+  /// it; several, comma-separated: a cluster.
   std::string connect;
   std::string user;
   std::string secret_file;
@@ -77,7 +77,8 @@ private:
   std::optional<failure> connect();
 
   std::unique_ptr<runtime> rt_;
-  std::unique_ptr<remote_node> remote_;
+  /// A `remote_node`, or a `cluster` for several addresses.
+  std::unique_ptr<service> remote_;
 };
 
 } // namespace eventactors::cli
