@@ -287,7 +287,7 @@ TEST_CASE("roles limit what a client may ask", "[node]") {
   REQUIRE_FALSE(refused);
   CHECK(is(refused.error(), errc::not_authorized));
   CHECK(message(refused.error())
-        == "this request needs the writer role; the client is a reader");
+        == "the request run needs the writer role; the client is a reader");
   CHECK(writer->run("Counter", "create", {{"id", "x"}}));
   CHECK(reader->get("Counter", json::string{"x"}));
   auto no_replay = writer->replay();

@@ -46,7 +46,9 @@ struct node_options {
   /// Limits. A frame is one request or reply on the wire.
   size_t max_frame_bytes = 16 * 1024 * 1024;
   /// Requests of one connection under way at once; beyond it, the node
-  /// stops reading that connection until some are answered.
+  /// stops reading that connection until half are answered. It also stops
+  /// while more than `max_frame_bytes` of answers wait for the client to
+  /// read them, until half of those are read.
   size_t max_in_flight = 256;
   size_t max_connections = 1024;
   /// How long a new connection may take to authenticate.

@@ -4,6 +4,7 @@
 #include "net/server.hpp"
 
 #include <map>
+#include <set>
 #include <vector>
 
 #include <caf/actor_system.hpp>
@@ -37,9 +38,12 @@ struct connection {
   bool authenticated = false;
   role r = role::reader;
   std::string user;
-  /// Requests relayed and not yet answered.
-  size_t in_flight = 0;
-  /// Reading stopped: too many requests in flight.
+  /// The ids of the requests relayed and not yet answered.
+  std::set<uint64_t> in_flight;
+  /// Bytes written to the connection that its socket has not taken yet.
+  size_t unsent = 0;
+  /// Reading stopped: too many requests in flight, or too many bytes of
+  /// answers the client has not read.
   bool halted = false;
 };
 
@@ -64,6 +68,8 @@ void write_raw(server_broker* self, connection_handle hdl,
                const std::vector<char>& bytes) {
   if (bytes.empty())
     return;
+  if (auto i = self->state.conns.find(hdl); i != self->state.conns.end())
+    i->second.unsent += bytes.size();
   self->write(hdl, bytes.size(), bytes.data());
   self->flush(hdl);
 }
@@ -116,18 +122,35 @@ void finish_drain(server_broker* self) {
   self->state.drained.clear();
 }
 
-/// Counts an answered request; reads the connection again once it is below
-/// half its limit.
-void settle(server_broker* self, connection_handle hdl) {
+void take_frames(server_broker* self, connection_handle hdl);
+
+/// Stops reading a connection with `max_in_flight` requests under way or
+/// more than `max_frame_bytes` of answers its client has not read (so that
+/// a client that sends without reading costs bounded memory); reads it
+/// again once both are down to half.
+void pace(server_broker* self, connection_handle hdl, connection& c) {
+  auto& opts = self->state.cfg->opts;
+  if (!c.halted
+      && (c.in_flight.size() >= opts.max_in_flight
+          || c.unsent > opts.max_frame_bytes)) {
+    c.halted = true;
+    self->halt(hdl);
+  } else if (c.halted && c.in_flight.size() <= opts.max_in_flight / 2
+             && c.unsent <= opts.max_frame_bytes / 2) {
+    c.halted = false;
+    self->trigger(hdl);
+    // Frames read before the halt come first.
+    take_frames(self, hdl);
+  }
+}
+
+/// Counts an answered request.
+void settle(server_broker* self, connection_handle hdl, uint64_t id) {
   --self->state.in_flight;
   auto i = self->state.conns.find(hdl);
   if (i != self->state.conns.end()) {
-    auto& c = i->second;
-    --c.in_flight;
-    if (c.halted && c.in_flight <= self->state.cfg->opts.max_in_flight / 2) {
-      c.halted = false;
-      self->trigger(hdl);
-    }
+    i->second.in_flight.erase(id);
+    pace(self, hdl, i->second);
   }
   if (self->state.stopping)
     finish_drain(self);
@@ -147,12 +170,12 @@ void relay(server_broker* self, connection_handle hdl, uint64_t id,
           else
             send_failure(self, hdl, id, body.error());
         }
-        settle(self, hdl);
+        settle(self, hdl, id);
       },
       [=](caf::error& err) {
         if (self->state.conns.count(hdl) > 0)
           send_failure(self, hdl, id, err);
-        settle(self, hdl);
+        settle(self, hdl, id);
       });
 }
 
@@ -232,26 +255,34 @@ void on_request(server_broker* self, connection_handle hdl, connection& c,
     return refuse(self, hdl, errc::protocol_error,
                   "not a request of this protocol (a message of "
                     + std::to_string(request->size()) + " elements)");
+  // Failures with id 0 are for the connection; an id names one answer.
+  if (f.id == 0)
+    return refuse(self, hdl, errc::protocol_error,
+                  "request id 0 is reserved for the connection");
+  if (c.in_flight.count(f.id) > 0)
+    return refuse(self, hdl, errc::protocol_error,
+                  "request id " + std::to_string(f.id)
+                    + " is already in flight");
   if (*needed > c.r)
     return send_failure(self, hdl, f.id,
                         make_error(errc::not_authorized,
-                                   "this request needs the "
+                                   "the request "
+                                     + caf::to_string(
+                                       request->get_as<caf::atom_value>(0))
+                                     + " needs the "
                                      + std::string{to_string(*needed)}
                                      + " role; the client is a "
                                      + std::string{to_string(c.r)}));
-  ++c.in_flight;
+  c.in_flight.insert(f.id);
   ++self->state.in_flight;
   auto size = request->size();
   if (!dispatch(self, hdl, f.id, *request)) {
-    settle(self, hdl);
+    settle(self, hdl, f.id);
     return refuse(self, hdl, errc::protocol_error,
                   "not a request of this protocol (a message of "
                     + std::to_string(size) + " elements)");
   }
-  if (c.in_flight >= self->state.cfg->opts.max_in_flight && !c.halted) {
-    c.halted = true;
-    self->halt(hdl);
-  }
+  pace(self, hdl, c);
 }
 
 void on_data(server_broker* self, caf::io::new_data_msg& msg) {
@@ -282,10 +313,16 @@ void on_data(server_broker* self, caf::io::new_data_msg& msg) {
   } else {
     conn.reader.feed(msg.buf.data(), msg.buf.size());
   }
+  take_frames(self, hdl);
+}
+
+/// Handles the frames a connection's reader holds, until they run out or
+/// the connection is halted (`pace`), which keeps the rest for later.
+void take_frames(server_broker* self, connection_handle hdl) {
   for (;;) {
     // `refuse` erases the connection: look it up again each time.
     auto j = self->state.conns.find(hdl);
-    if (j == self->state.conns.end())
+    if (j == self->state.conns.end() || j->second.halted)
       return;
     auto& c = j->second;
     frame f;
@@ -301,6 +338,9 @@ void on_data(server_broker* self, caf::io::new_data_msg& msg) {
       on_hello(self, hdl, c, f);
     } else if (f.kind == frame_kind::request) {
       on_request(self, hdl, c, f);
+    } else if (f.kind == frame_kind::hello) {
+      return refuse(self, hdl, errc::protocol_error,
+                    "a second hello on one connection");
     } else {
       return refuse(self, hdl, errc::protocol_error,
                     "a client sends only hello and request frames");
@@ -370,10 +410,19 @@ caf::behavior server(server_broker* self,
       st.conns.emplace(msg.handle, std::move(conn));
       self->configure_read(msg.handle,
                            caf::io::receive_policy::at_most(read_chunk));
+      // Tells how many bytes of answers the socket has not taken (`pace`).
+      self->ack_writes(msg.handle, true);
       self->delayed_send(self, st.cfg->opts.hello_timeout,
                          caf::timeout_atom_v, msg.handle);
     },
     [self](caf::io::new_data_msg& msg) { on_data(self, msg); },
+    [self](const caf::io::data_transferred_msg& msg) {
+      auto i = self->state.conns.find(msg.handle);
+      if (i == self->state.conns.end())
+        return;
+      i->second.unsent = msg.remaining;
+      pace(self, msg.handle, i->second);
+    },
     [self](caf::timeout_atom, connection_handle hdl) {
       auto i = self->state.conns.find(hdl);
       if (i != self->state.conns.end() && !i->second.authenticated)
