@@ -61,6 +61,8 @@ public:
 
   caf::expected<record> run(call c) override;
   using service::run;
+  // replay, fork and verify do not call `progress`: the protocol has no
+  // progress messages. A long one needs a `call_timeout` longer than it.
   std::vector<caf::expected<record>> run_batch(batch_call c) override;
   caf::expected<json::value> append(new_event ev) override;
   caf::expected<replay_summary> replay(replay_request req = {},
