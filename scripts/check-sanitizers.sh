@@ -34,6 +34,9 @@ export EVENTACTORS_PROPERTY_SEEDS=${EVENTACTORS_PROPERTY_SEEDS:-20}
 export EVENTACTORS_PROPERTY_CONCURRENT_SEEDS=${EVENTACTORS_PROPERTY_CONCURRENT_SEEDS:-5}
 # Creates per process of the multi-process test (500 in the main build).
 export EVENTACTORS_MULTI_PROCESS_CREATES=${EVENTACTORS_MULTI_PROCESS_CREATES:-100}
+# Calls per remote caller actor of the node process tests (200 for the
+# lost-updates test and 40 for the others in the main build).
+export EVENTACTORS_NODE_PROCESS_CALLS=${EVENTACTORS_NODE_PROCESS_CALLS:-20}
 
 status=0
 ctest --test-dir "$dir" --output-on-failure -j2 || status=$?
