@@ -26,9 +26,12 @@
 #include <cstring>
 #include <exception>
 #include <filesystem>
+#include <fstream>
+#include <functional>
 #include <latch>
 #include <memory>
 #include <mutex>
+#include <sstream>
 #include <thread>
 
 #include <caf/actor_system.hpp>
@@ -153,6 +156,43 @@ std::unique_ptr<node_process> start_node(const std::string& self,
   return proc;
 }
 
+/// CPU seconds (user and system) of process `pid` so far; 0 for -1.
+double process_cpu(pid_t pid) {
+  if (pid < 0)
+    return 0;
+  std::ifstream in{"/proc/" + std::to_string(pid) + "/stat"};
+  std::string text{std::istreambuf_iterator<char>{in}, {}};
+  auto close = text.rfind(')');
+  if (close == std::string::npos)
+    return 0;
+  // After the name: state is field 3; utime and stime are 14 and 15.
+  std::istringstream fields{text.substr(close + 2)};
+  std::string field;
+  double ticks = 0;
+  for (int i = 3; i <= 15 && fields >> field; ++i)
+    if (i >= 14)
+      ticks += std::stod(field);
+  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+/// Voluntary context switches of the threads of process `pid` so far; 0
+/// for -1.
+double switches(pid_t pid) {
+  if (pid < 0)
+    return 0;
+  double n = 0;
+  std::error_code ec;
+  auto dir = "/proc/" + std::to_string(pid) + "/task";
+  for (auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    std::ifstream in{entry.path() / "status"};
+    std::string line;
+    while (std::getline(in, line))
+      if (line.rfind("voluntary_ctxt_switches:", 0) == 0)
+        n += std::stod(line.substr(line.find(':') + 1));
+  }
+  return n;
+}
+
 } // namespace
 
 int node_main(const std::vector<std::string>& args) {
@@ -188,6 +228,24 @@ int node_main(const std::vector<std::string>& args) {
 namespace {
 
 // -- callers ----------------------------------------------------------------------
+
+/// CPU seconds and voluntary context switches (a thread waiting for
+/// another: a hand-over) so far, of this process and the node.
+struct usage {
+  double cpu = 0;
+  double switches = 0;
+};
+
+using usage_fn = std::function<usage()>;
+
+/// One measurement's figures: the calls, the hand-overs per call, and with
+/// one caller the median latency of a request without database work.
+struct measured {
+  write_sample calls;
+  double switches_per_call = 0;
+  double describe_p50 = 0;
+};
+
 
 /// Shared by the caller actors of one run.
 struct callers_context {
@@ -248,8 +306,8 @@ void caller_actor(caf::event_based_actor* self,
 
 /// `callers` caller actors on `sys`, requesting `svc.async()`: `ops` actions
 /// in all, on a pool of records made first (not timed).
-write_sample run_callers(caf::actor_system& sys, service& svc, int callers,
-                         uint64_t ops, size_t pool) {
+measured run_callers(caf::actor_system& sys, service& svc, int callers,
+                     uint64_t ops, size_t pool, const usage_fn& use) {
   auto ids = prefill(svc, pool);
   callers_context ctx;
   ctx.service = svc.async();
@@ -268,25 +326,31 @@ write_sample run_callers(caf::actor_system& sys, service& svc, int callers,
     st->out->xs.reserve(st->remaining);
     states.push_back(std::move(st));
   }
+  auto use0 = use();
   auto t0 = clock_type::now();
   for (auto& st : states)
     sys.spawn(caller_actor, st);
   done.wait();
   auto elapsed = clock_type::now() - t0;
+  auto use1 = use();
   if (ctx.failed)
     die("remote part: " + ctx.first_error);
   latencies all;
   for (auto& l : lat)
     all.xs.insert(all.xs.end(), l.xs.begin(), l.xs.end());
-  return summarize(all.xs.size(), elapsed, 0, all);
+  auto n = static_cast<double>(all.xs.size());
+  return {summarize(all.xs.size(), elapsed, use1.cpu - use0.cpu, all),
+          (use1.switches - use0.switches) / n};
 }
 
 /// One plain thread calling `svc.run`, one action at a time.
-write_sample run_sync(service& svc, uint64_t ops, size_t pool) {
+measured run_sync(service& svc, uint64_t ops, size_t pool,
+                  const usage_fn& use) {
   auto ids = prefill(svc, pool);
   std::mt19937_64 rng(3);
   latencies lat;
   lat.xs.reserve(ops);
+  auto use0 = use();
   auto t0 = clock_type::now();
   for (uint64_t k = 0; k < ops; ++k) {
     auto c = make_call(pick(rng), rng, ids, 0, k);
@@ -296,7 +360,56 @@ write_sample run_sync(service& svc, uint64_t ops, size_t pool) {
       die("remote part, synchronous call: " + render(r.error()));
     lat.xs.push_back(micros(clock_type::now() - s));
   }
-  return summarize(ops, clock_type::now() - t0, 0, lat);
+  auto elapsed = clock_type::now() - t0;
+  auto use1 = use();
+  return {summarize(ops, elapsed, use1.cpu - use0.cpu, lat),
+          (use1.switches - use0.switches) / static_cast<double>(ops)};
+}
+
+/// The state of `describe_trips`' actor.
+struct describe_state {
+  service_actor svc;
+  uint64_t n = 0;
+  latencies lat;
+  std::string failure;
+  std::latch done{1};
+};
+
+void next_describe(caf::event_based_actor* self,
+                   std::shared_ptr<describe_state> st) {
+  if (st->lat.xs.size() == st->n) {
+    self->quit();
+    st->done.count_down();
+    return;
+  }
+  auto t0 = clock_type::now();
+  self->request(st->svc, std::chrono::seconds{120}, describe_atom_v)
+    .then(
+      [self, st, t0](std::string&) {
+        st->lat.xs.push_back(micros(clock_type::now() - t0));
+        next_describe(self, st);
+      },
+      [self, st](caf::error& err) {
+        st->failure = render(err);
+        self->quit();
+        st->done.count_down();
+      });
+}
+
+/// `n` requests for the app description, one at a time, from one actor on
+/// `sys`: a round trip through the service actor without database work.
+latencies describe_trips(caf::actor_system& sys, service_actor svc,
+                         uint64_t n) {
+  auto st = std::make_shared<describe_state>();
+  st->svc = std::move(svc);
+  st->n = n;
+  st->lat.xs.reserve(n);
+  sys.spawn(
+    [st](caf::event_based_actor* self) { next_describe(self, st); });
+  st->done.wait();
+  if (!st->failure.empty())
+    die("describe: " + st->failure);
+  return std::move(st->lat);
 }
 
 /// What one measurement runs: `callers` caller actors, or one thread
@@ -317,11 +430,21 @@ struct remote_env {
   caf::actor_system* callers = nullptr;
 };
 
-write_sample measure(const remote_env& env, transport t, const scenario& sc) {
+measured measure(const remote_env& env, transport t, const scenario& sc) {
+  // Of this process, and of the node's.
+  pid_t node_pid = -1;
+  auto use = [&] {
+    return usage{cpu_seconds() + process_cpu(node_pid),
+                 switches(getpid()) + switches(node_pid)};
+  };
   auto run = [&](service& svc) {
-    return sc.callers == 0
-             ? run_sync(svc, sc.ops, sc.pool)
-             : run_callers(*env.callers, svc, sc.callers, sc.ops, sc.pool);
+    auto m = sc.callers == 0 ? run_sync(svc, sc.ops, sc.pool, use)
+                             : run_callers(*env.callers, svc, sc.callers,
+                                           sc.ops, sc.pool, use);
+    if (sc.callers == 1)
+      m.describe_p50 = describe_trips(*env.callers, svc.async(), sc.ops)
+                         .at(0.5);
+    return m;
   };
   if (t == transport::local) {
     auto path = env.dir + "/bench-remote-local.db";
@@ -335,6 +458,7 @@ write_sample measure(const remote_env& env, transport t, const scenario& sc) {
   }
   auto proc = start_node(env.self, env.dir + "/bench-remote-node.db", sc.mode,
                          t, env.certs);
+  node_pid = proc->pid;
   connect_options opts;
   opts.port = proc->port;
   if (t == transport::tls)
@@ -419,6 +543,9 @@ struct remote_figures {
   std::string base;
   figure plain_rate, tls_rate, tls_vs_plain;
   figure plain_p50, tls_p50, plain_p99, tls_p99;
+  figure plain_cpu, tls_cpu;
+  figure plain_describe, tls_describe;
+  figure plain_switches, tls_switches;
 
   remote_figures(const std::string& prefix, const char* unit)
     : base(prefix),
@@ -428,12 +555,31 @@ struct remote_figures {
       plain_p50{prefix + ".plain.p50", "us"},
       tls_p50{prefix + ".tls.p50", "us"},
       plain_p99{prefix + ".plain.p99", "us"},
-      tls_p99{prefix + ".tls.p99", "us"} {
+      tls_p99{prefix + ".tls.p99", "us"},
+      plain_cpu{prefix + ".plain.cpu_per_call", "us"},
+      tls_cpu{prefix + ".tls.cpu_per_call", "us"},
+      plain_describe{prefix + ".plain.describe_p50", "us"},
+      tls_describe{prefix + ".tls.describe_p50", "us"},
+      plain_switches{prefix + ".plain.switches_per_call", "switches"},
+      tls_switches{prefix + ".tls.switches_per_call", "switches"} {
     // nop
   }
 
-  void add(const write_sample& local, const write_sample& plain,
-           const write_sample& tls) {
+  void add(const measured& local_m, const measured& plain_m,
+           const measured& tls_m) {
+    auto& local = local_m.calls;
+    auto& plain = plain_m.calls;
+    auto& tls = tls_m.calls;
+    plain_switches.runs.push_back(plain_m.switches_per_call);
+    plain_switches.baseline_runs.push_back(local_m.switches_per_call);
+    tls_switches.runs.push_back(tls_m.switches_per_call);
+    tls_switches.baseline_runs.push_back(local_m.switches_per_call);
+    if (local_m.describe_p50 > 0) {
+      plain_describe.runs.push_back(plain_m.describe_p50);
+      plain_describe.baseline_runs.push_back(local_m.describe_p50);
+      tls_describe.runs.push_back(tls_m.describe_p50);
+      tls_describe.baseline_runs.push_back(local_m.describe_p50);
+    }
     plain_rate.runs.push_back(plain.per_second);
     plain_rate.baseline_runs.push_back(local.per_second);
     tls_rate.runs.push_back(tls.per_second);
@@ -444,6 +590,10 @@ struct remote_figures {
     tls_p50.runs.push_back(tls.p50);
     plain_p99.runs.push_back(plain.p99);
     tls_p99.runs.push_back(tls.p99);
+    plain_cpu.runs.push_back(plain.cpu_us);
+    plain_cpu.baseline_runs.push_back(local.cpu_us);
+    tls_cpu.runs.push_back(tls.cpu_us);
+    tls_cpu.baseline_runs.push_back(local.cpu_us);
     for (auto* f : {&plain_p50, &tls_p50})
       f->baseline_runs.push_back(local.p50);
     for (auto* f : {&plain_p99, &tls_p99})
@@ -452,7 +602,11 @@ struct remote_figures {
 
   void report(std::vector<figure>& figs) const {
     for (auto* f : {&plain_rate, &tls_rate, &tls_vs_plain, &plain_p50,
-                    &tls_p50, &plain_p99, &tls_p99}) {
+                    &tls_p50, &plain_p99, &tls_p99, &plain_cpu,
+                    &tls_cpu, &plain_switches, &tls_switches,
+                    &plain_describe, &tls_describe}) {
+      if (f->runs.empty())
+        continue;
       figs.push_back(*f);
       print_row(*f);
     }
