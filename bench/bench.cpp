@@ -7,7 +7,8 @@
 //
 // Usage:
 //   eventactors_bench [--quick] [--runs N] [--json FILE] [--dir DIR]
-//                     [--only write,sync,replay,keys] [--callers 1,8,64,256]
+//                     [--only write,sync,replay,keys,remote]
+//                     [--callers 1,8,64,256]
 //                     [--modes normal,full] [--threads] [--checkpoint-pages N]
 //
 // Internal modes (the driver runs replays in child processes, so that each
@@ -15,6 +16,7 @@
 //   eventactors_bench generate DB N
 //   eventactors_bench replay-ours DB
 //   eventactors_bench replay-raw DB
+//   eventactors_bench node DB MODE TRANSPORT CERTS   (the remote part's node)
 
 #include <sys/resource.h>
 #include <sys/utsname.h>
@@ -49,21 +51,18 @@
 
 #include "eventactors/all.hpp"
 
-using namespace eventactors;
-using clock_type = std::chrono::steady_clock;
+#include "bench.hpp"
 
-namespace {
+using namespace eventactors;
+namespace bench {
 
 // -- the workload -------------------------------------------------------------
-
-/// Records present before the timed part of a write run starts.
-constexpr size_t record_pool = 10'000;
 
 /// The page cache both sides use, in KiB (the runtime's default).
 const uint32_t cache_kib = runtime_options{}.cache_kib;
 
 /// Orders: ~200 bytes of data per event, metadata and an actor.
-app bench_app(key_kind keys = key_kind::uuid_v7) {
+app bench_app(key_kind keys) {
   app a;
   a.add(event_log{"events"})
     .persist_actor_primary_key("system_actor", "SystemActor",
@@ -91,10 +90,6 @@ std::string make_note(uint64_t n) {
   s.resize(150, 'x');
   return s;
 }
-
-/// What one operation of the mix does: 1 in 4 creates, the rest updates
-/// (annotate and add_item alike) of a random record of the pool.
-enum class op_kind { create, annotate, add_item };
 
 op_kind pick(std::mt19937_64& rng) {
   switch (rng() % 8) {
@@ -139,18 +134,6 @@ call make_call(op_kind k, std::mt19937_64& rng,
 
 // -- measurements ---------------------------------------------------------------
 
-/// Latencies in microseconds.
-struct latencies {
-  std::vector<double> xs;
-
-  double at(double q) {
-    if (xs.empty())
-      return 0;
-    std::sort(xs.begin(), xs.end());
-    auto i = static_cast<size_t>(q * static_cast<double>(xs.size() - 1));
-    return xs[i];
-  }
-};
 
 double micros(clock_type::duration d) {
   return std::chrono::duration<double, std::micro>(d).count();
@@ -160,15 +143,6 @@ double seconds(clock_type::duration d) {
   return std::chrono::duration<double>(d).count();
 }
 
-/// One run's figures of a write workload.
-struct write_sample {
-  double per_second = 0;
-  /// CPU time of the whole process (all threads) per action.
-  double cpu_us = 0;
-  double p50 = 0;
-  double p99 = 0;
-  double max = 0;
-};
 
 /// CPU time (user and system, all threads) of this process so far.
 double cpu_seconds() {
@@ -258,15 +232,15 @@ runtime_options options_for(const std::string& path, sync_mode mode) {
 }
 
 /// Creates the pool of records through `rt`, in batches (not timed).
-std::vector<json::value> prefill(runtime& rt) {
+std::vector<json::value> prefill(service& rt, size_t pool) {
   std::vector<json::value> ids;
-  ids.reserve(record_pool);
-  while (ids.size() < record_pool) {
+  ids.reserve(pool);
+  while (ids.size() < pool) {
     batch_call b{"Shop.Order", "create"};
     b.atomic = true;
     b.actor = actor{"SystemActor", "prefill"};
     b.metadata = {{"source", "bench"}};
-    for (size_t i = 0; i < 1000 && ids.size() + i < record_pool; ++i)
+    for (size_t i = 0; i < 1000 && ids.size() + i < pool; ++i)
       b.items.push_back({{{"customer", "customer-" + std::to_string(i)},
                           {"note", make_note(i)}},
                          nullptr});
@@ -887,42 +861,6 @@ replay_sample replay_child(const std::string& self, const char* mode,
 
 // -- reporting ---------------------------------------------------------------------
 
-/// One reported figure: the median of its runs, with their spread, and
-/// the baseline's median where there is one.
-struct figure {
-  std::string name;
-  std::string unit;
-  std::vector<double> runs;
-  std::vector<double> baseline_runs;
-  /// For latencies a smaller figure is better: the ratio is baseline/value
-  /// reported as value/baseline ("x times the baseline").
-  std::string target;
-
-  static double median(std::vector<double> xs) {
-    if (xs.empty())
-      return 0;
-    std::sort(xs.begin(), xs.end());
-    auto n = xs.size();
-    return n % 2 ? xs[n / 2] : (xs[n / 2 - 1] + xs[n / 2]) / 2;
-  }
-
-  double value() const {
-    return median(runs);
-  }
-
-  std::optional<double> baseline() const {
-    if (baseline_runs.empty())
-      return std::nullopt;
-    return median(baseline_runs);
-  }
-
-  std::optional<double> ratio() const {
-    auto b = baseline();
-    if (!b || *b == 0)
-      return std::nullopt;
-    return value() / *b;
-  }
-};
 
 std::string fmt_number(double x) {
   char buf[64];
@@ -942,15 +880,17 @@ std::string spread(const std::vector<double>& xs) {
   return fmt_number(*lo) + "-" + fmt_number(*hi);
 }
 
-void print_header() {
-  std::printf("%-40s %12s %-17s %12s %-17s %7s  %s\n", "figure", "ours",
-              "(min-max)", "raw sqlite", "(min-max)", "ratio", "target");
+int name_width = 40;
+
+void print_header(const char* ours, const char* baseline) {
+  std::printf("%-*s %12s %-17s %12s %-17s %7s  %s\n", name_width, "figure",
+              ours, "(min-max)", baseline, "(min-max)", "ratio", "target");
 }
 
 void print_row(const figure& f) {
   auto b = f.baseline();
   auto r = f.ratio();
-  std::printf("%-40s %12s %-17s %12s %-17s %7s  %s\n",
+  std::printf("%-*s %12s %-17s %12s %-17s %7s  %s\n", name_width,
               (f.name + " [" + f.unit + "]").c_str(),
               fmt_number(f.value()).c_str(), spread(f.runs).c_str(),
               b ? fmt_number(*b).c_str() : "-",
@@ -1014,15 +954,6 @@ std::string machine_description() {
 
 // -- the driver --------------------------------------------------------------------
 
-struct settings {
-  bool quick = false;
-  int runs = 5;
-  std::string json_path;
-  std::string dir;
-  std::set<std::string> only{"write", "sync", "replay", "keys"};
-  std::vector<int> callers{1, 8, 64, 256};
-  std::vector<sync_mode> modes{sync_mode::normal, sync_mode::full};
-};
 
 const char* mode_name(sync_mode m) {
   return m == sync_mode::full ? "full" : "normal";
@@ -1218,14 +1149,16 @@ std::vector<std::string> split(const std::string& list) {
 int usage() {
   std::fprintf(stderr,
                "usage: eventactors_bench [--quick] [--runs N] [--json FILE] "
-               "[--dir DIR] [--only write,sync,replay,keys]\n"
+               "[--dir DIR] [--only write,sync,replay,keys,remote]\n"
                "                         [--callers 1,8,64,256] "
                "[--modes normal,full] [--threads]\n"
                "                         [--checkpoint-pages N]\n");
   return 2;
 }
 
-} // namespace
+} // namespace bench
+
+using namespace bench;
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
@@ -1235,6 +1168,8 @@ int main(int argc, char** argv) {
     return replay_ours(args[1]);
   if (args.size() == 2 && args[0] == "replay-raw")
     return replay_raw(args[1]);
+  if (!args.empty() && args[0] == "node")
+    return node_main({args.begin() + 1, args.end()});
   settings s;
   for (size_t i = 0; i < args.size(); ++i) {
     auto& a = args[i];
@@ -1278,6 +1213,7 @@ int main(int argc, char** argv) {
           return usage();
         s.callers.push_back(n);
       }
+      s.remote_callers = s.callers;
     } else if (a == "--modes") {
       auto v = value();
       if (!v)
@@ -1298,7 +1234,7 @@ int main(int argc, char** argv) {
       s.only.clear();
       for (auto& item : split(*v)) {
         if (item != "write" && item != "sync" && item != "replay"
-            && item != "keys") {
+            && item != "keys" && item != "remote") {
           std::fprintf(stderr, "eventactors_bench: unknown part \"%s\"\n",
                        item.c_str());
           return usage();
@@ -1326,7 +1262,8 @@ int main(int argc, char** argv) {
               s.quick ? "quick, " : "", "medians", s.runs, s.dir.c_str(),
               machine.c_str());
   std::vector<figure> figs;
-  print_header();
+  if (s.only.size() > s.only.count("remote"))
+    print_header();
   if (s.only.count("write"))
     bench_writes(s, figs);
   if (s.only.count("sync"))
@@ -1335,6 +1272,8 @@ int main(int argc, char** argv) {
     bench_replay(s, self, figs);
   if (s.only.count("keys"))
     bench_keys(s, figs);
+  if (s.only.count("remote"))
+    bench_remote(s, self, figs);
   for (auto name : {"bench-ours.db", "bench-raw.db"})
     remove_db(s.dir + "/" + name);
   if (own_dir)

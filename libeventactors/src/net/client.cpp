@@ -30,6 +30,8 @@ constexpr size_t read_chunk = 64 * 1024;
 struct pending_call {
   std::function<void(caf::message&)> on_reply;
   std::function<void(caf::error)> on_error;
+  /// When the call fails with `timeout`.
+  clock_type::time_point deadline;
 };
 
 struct client_state {
@@ -41,7 +43,12 @@ struct client_state {
   frame_reader reader;
   bool welcomed = false;
   uint64_t next_id = 1;
+  /// By id. Every call waits as long, so the deadlines grow with the ids.
   std::map<uint64_t, pending_call> pending;
+  /// Whether a `timeout_atom` is on its way: one timer for all calls, set
+  /// for the first deadline (a timer per call costs the clock thread a
+  /// wake-up per call).
+  bool timer_set = false;
   /// `connect_atom` requests waiting for the welcome.
   std::vector<caf::response_promise> waiting;
   /// Backoff after failed attempts.
@@ -173,10 +180,37 @@ void submit(client_broker* self, caf::message request, pending_call call) {
     return call.on_error(std::move(body.error()));
   auto& st = self->state;
   auto id = st.next_id++;
+  call.deadline = clock_type::now() + st.opts->call_timeout;
   st.pending.emplace(id, std::move(call));
   if (auto err = write_frame(self, frame_kind::request, id, *body))
     return drop(self, err);
-  self->delayed_send(self, st.opts->call_timeout, caf::timeout_atom_v, id);
+  if (!st.timer_set) {
+    st.timer_set = true;
+    self->delayed_send(self, st.opts->call_timeout, caf::timeout_atom_v);
+  }
+}
+
+/// Fails the calls whose deadline passed; sets the timer for the next one.
+void expire(client_broker* self) {
+  auto& st = self->state;
+  st.timer_set = false;
+  auto now = clock_type::now();
+  while (!st.pending.empty() && st.pending.begin()->second.deadline <= now) {
+    auto call = std::move(st.pending.begin()->second);
+    st.pending.erase(st.pending.begin());
+    call.on_error(make_error(
+      errc::timeout, "no answer from " + st.where() + " within "
+                       + std::to_string(st.opts->call_timeout.count())
+                       + " ms; the call may have committed"));
+  }
+  if (st.pending.empty())
+    return;
+  st.timer_set = true;
+  auto left = st.pending.begin()->second.deadline - now;
+  self->delayed_send(self,
+                     std::chrono::duration_cast<std::chrono::microseconds>(
+                       left),
+                     caf::timeout_atom_v);
 }
 
 template <class Reply, class... Ts>
@@ -289,18 +323,7 @@ caf::behavior client(client_broker* self,
         drop(self, lost(self, "closed by the peer"));
       }
     },
-    [self](caf::timeout_atom, uint64_t id) {
-      auto& st = self->state;
-      auto i = st.pending.find(id);
-      if (i == st.pending.end())
-        return;
-      auto call = std::move(i->second);
-      st.pending.erase(i);
-      call.on_error(make_error(
-        errc::timeout, "no answer from " + st.where() + " within "
-                         + std::to_string(st.opts->call_timeout.count())
-                         + " ms; the call may have committed"));
-    },
+    [self](caf::timeout_atom) { expire(self); },
     [self](run_atom a, call& c) {
       return forward<record>(self, a, std::move(c));
     },
