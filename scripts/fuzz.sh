@@ -72,6 +72,7 @@ max_len() {
     fuzz_cast_input) echo 69632 ;;
     fuzz_load_app) echo 16384 ;;
     fuzz_event_rows) echo 8192 ;;
+    fuzz_node_frames) echo 16384 ;;
   esac
 }
 

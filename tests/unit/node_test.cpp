@@ -223,12 +223,14 @@ TEST_CASE("a remote node gives the records and events a local runtime "
 }
 
 TEST_CASE("a remote node answers requests from actors", "[node]") {
-  served n;
-  auto remote = connect_ok(n.client());
-  REQUIRE(remote->run("Counter", "create", {{"id", "c"}}));
+  // The callers' actor system is declared first so that it outlives the
+  // client, whose threads run the callers when answers arrive (nodes.md).
   caf::actor_system_config cfg;
   init(cfg);
   caf::actor_system sys{cfg};
+  served n;
+  auto remote = connect_ok(n.client());
+  REQUIRE(remote->run("Counter", "create", {{"id", "c"}}));
   std::atomic<int> done{0};
   auto svc = remote->async();
   constexpr int callers = 16;
