@@ -255,62 +255,6 @@ std::vector<json::value> prefill(service& rt, size_t pool) {
 
 // -- ours: caller actors --------------------------------------------------------
 
-/// Shared by the caller actors of one run.
-struct caller_context {
-  action_actor service;
-  std::shared_ptr<const std::vector<json::value>> ids;
-  std::latch* done = nullptr;
-  std::atomic<bool> failed{false};
-  std::string first_error;
-  std::mutex mtx;
-
-  void fail(const std::string& what) {
-    std::lock_guard<std::mutex> guard{mtx};
-    if (!failed.exchange(true))
-      first_error = what;
-  }
-};
-
-/// One caller: runs `ops` actions one after another (the next when the last
-/// one's record arrived), recording each one's latency.
-struct caller_state {
-  caller_context* ctx = nullptr;
-  int index = 0;
-  uint64_t remaining = 0;
-  uint64_t counter = 0;
-  std::mt19937_64 rng;
-  latencies* out = nullptr;
-};
-
-void next_call(caf::event_based_actor* self,
-               std::shared_ptr<caller_state> st) {
-  if (st->remaining == 0) {
-    st->ctx->done->count_down();
-    self->quit();
-    return;
-  }
-  --st->remaining;
-  auto n = (static_cast<uint64_t>(st->index) << 32) | st->counter++;
-  auto c = make_call(pick(st->rng), st->rng, *st->ctx->ids, st->index, n);
-  auto t0 = clock_type::now();
-  self->request(st->ctx->service, std::chrono::seconds{120}, run_atom_v,
-                std::move(c))
-    .then(
-      [self, st, t0](const record&) {
-        st->out->xs.push_back(micros(clock_type::now() - t0));
-        next_call(self, st);
-      },
-      [self, st](caf::error& err) {
-        st->ctx->fail(render(err));
-        st->ctx->done->count_down();
-        self->quit();
-      });
-}
-
-void caller(caf::event_based_actor* self, std::shared_ptr<caller_state> st) {
-  next_call(self, std::move(st));
-}
-
 write_sample ours_callers(const std::string& dir, sync_mode mode, int callers,
                           uint64_t ops) {
   auto path = dir + "/bench-ours.db";
@@ -318,28 +262,19 @@ write_sample ours_callers(const std::string& dir, sync_mode mode, int callers,
   auto rt = runtime::start(bench_app(), options_for(path, mode));
   if (!rt)
     die("start: " + render(rt.error()));
-  caller_context ctx;
+  auto ids = prefill(**rt);
+  caller_context<action_actor> ctx;
   ctx.service = actions(**rt);
-  ctx.ids = std::make_shared<std::vector<json::value>>(prefill(**rt));
+  ctx.ids = &ids;
   std::latch done{callers};
   ctx.done = &done;
-  std::vector<latencies> lat(static_cast<size_t>(callers));
-  std::vector<std::shared_ptr<caller_state>> states;
-  for (int i = 0; i < callers; ++i) {
-    auto st = std::make_shared<caller_state>();
-    st->ctx = &ctx;
-    st->index = i;
-    st->remaining = ops / static_cast<uint64_t>(callers);
-    st->rng.seed(static_cast<uint64_t>(i) * 7919 + 17);
-    st->out = &lat[static_cast<size_t>(i)];
-    st->out->xs.reserve(st->remaining);
-    states.push_back(std::move(st));
-  }
+  std::vector<latencies> lat;
+  auto states = make_callers(ctx, callers, ops, lat);
   auto threads0 = thread_cpu();
   auto cpu0 = cpu_seconds();
   auto t0 = clock_type::now();
   for (auto& st : states)
-    (*rt)->system().spawn(caller, st);
+    (*rt)->system().spawn(caller<action_actor>, st);
   done.wait();
   auto elapsed = clock_type::now() - t0;
   auto cpu = cpu_seconds() - cpu0;

@@ -7,13 +7,19 @@
 // reporting (bench.cpp), used by the remote part (remote.cpp).
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <latch>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <random>
 #include <set>
 #include <string>
 #include <vector>
+
+#include <caf/event_based_actor.hpp>
 
 #include "eventactors/all.hpp"
 
@@ -147,5 +153,91 @@ void bench_remote(const settings& s, const std::string& self,
 
 /// The node process the remote part starts: `node DB MODE TRANSPORT CERTS`.
 int node_main(const std::vector<std::string>& args);
+
+// -- caller actors ------------------------------------------------------------
+
+/// Shared by the caller actors of one run; `Handle` is the actor they send
+/// their calls to (`action_actor` or `service_actor`).
+template <class Handle>
+struct caller_context {
+  Handle service;
+  const std::vector<json::value>* ids = nullptr;
+  std::latch* done = nullptr;
+  std::atomic<bool> failed{false};
+  std::string first_error;
+  std::mutex mtx;
+
+  void fail(const std::string& what) {
+    std::lock_guard<std::mutex> guard{mtx};
+    if (!failed.exchange(true))
+      first_error = what;
+  }
+};
+
+/// One caller: runs `remaining` actions one after another (the next when
+/// the last one's record arrived), recording each one's latency.
+template <class Handle>
+struct caller_state {
+  caller_context<Handle>* ctx = nullptr;
+  int index = 0;
+  uint64_t remaining = 0;
+  uint64_t counter = 0;
+  std::mt19937_64 rng;
+  latencies* out = nullptr;
+};
+
+template <class Handle>
+void next_call(caf::event_based_actor* self,
+               std::shared_ptr<caller_state<Handle>> st) {
+  if (st->remaining == 0) {
+    st->ctx->done->count_down();
+    self->quit();
+    return;
+  }
+  --st->remaining;
+  auto n = (static_cast<uint64_t>(st->index) << 32) | st->counter++;
+  auto c = make_call(pick(st->rng), st->rng, *st->ctx->ids, st->index, n);
+  auto t0 = clock_type::now();
+  self->request(st->ctx->service, std::chrono::seconds{120}, run_atom_v,
+                std::move(c))
+    .then(
+      [self, st, t0](const record&) {
+        st->out->xs.push_back(micros(clock_type::now() - t0));
+        next_call(self, st);
+      },
+      [self, st](caf::error& err) {
+        st->ctx->fail(render(err));
+        st->ctx->done->count_down();
+        self->quit();
+      });
+}
+
+/// The behaviour of a caller actor: spawn it with its state.
+template <class Handle>
+void caller(caf::event_based_actor* self,
+            std::shared_ptr<caller_state<Handle>> st) {
+  next_call(self, std::move(st));
+}
+
+/// The states of `callers` callers sharing `ops` calls, each with its
+/// own seed and latencies in `lat` (sized here).
+template <class Handle>
+std::vector<std::shared_ptr<caller_state<Handle>>>
+make_callers(caller_context<Handle>& ctx, int callers, uint64_t ops,
+             std::vector<latencies>& lat) {
+  lat.assign(static_cast<size_t>(callers), latencies{});
+  std::vector<std::shared_ptr<caller_state<Handle>>> states;
+  for (int i = 0; i < callers; ++i) {
+    auto st = std::make_shared<caller_state<Handle>>();
+    st->ctx = &ctx;
+    st->index = i;
+    st->remaining = ops / static_cast<uint64_t>(callers);
+    st->rng.seed(static_cast<uint64_t>(i) * 7919 + 17);
+    st->out = &lat[static_cast<size_t>(i)];
+    st->out->xs.reserve(st->remaining);
+    states.push_back(std::move(st));
+  }
+  return states;
+}
 
 } // namespace bench

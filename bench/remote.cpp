@@ -247,89 +247,22 @@ struct measured {
 };
 
 
-/// Shared by the caller actors of one run.
-struct callers_context {
-  service_actor service;
-  const std::vector<json::value>* ids = nullptr;
-  std::latch* done = nullptr;
-  std::atomic<bool> failed{false};
-  std::string first_error;
-  std::mutex mtx;
-
-  void fail(const std::string& what) {
-    std::lock_guard<std::mutex> guard{mtx};
-    if (!failed.exchange(true))
-      first_error = what;
-  }
-};
-
-/// One caller actor: one action at a time, the next when the last one's
-/// record arrived.
-struct one_caller {
-  callers_context* ctx = nullptr;
-  int index = 0;
-  uint64_t remaining = 0;
-  uint64_t counter = 0;
-  std::mt19937_64 rng;
-  latencies* out = nullptr;
-};
-
-void next_request(caf::event_based_actor* self,
-                  std::shared_ptr<one_caller> st) {
-  if (st->remaining == 0) {
-    st->ctx->done->count_down();
-    self->quit();
-    return;
-  }
-  --st->remaining;
-  auto n = (static_cast<uint64_t>(st->index) << 32) | st->counter++;
-  auto c = make_call(pick(st->rng), st->rng, *st->ctx->ids, st->index, n);
-  auto t0 = clock_type::now();
-  self->request(st->ctx->service, std::chrono::seconds{120}, run_atom_v,
-                std::move(c))
-    .then(
-      [self, st, t0](record&) {
-        st->out->xs.push_back(micros(clock_type::now() - t0));
-        next_request(self, st);
-      },
-      [self, st](caf::error& err) {
-        st->ctx->fail(render(err));
-        st->ctx->done->count_down();
-        self->quit();
-      });
-}
-
-void caller_actor(caf::event_based_actor* self,
-                  std::shared_ptr<one_caller> st) {
-  next_request(self, std::move(st));
-}
-
 /// `callers` caller actors on `sys`, requesting `svc.async()`: `ops` actions
 /// in all, on a pool of records made first (not timed).
 measured run_callers(caf::actor_system& sys, service& svc, int callers,
                      uint64_t ops, size_t pool, const usage_fn& use) {
   auto ids = prefill(svc, pool);
-  callers_context ctx;
+  caller_context<service_actor> ctx;
   ctx.service = svc.async();
   ctx.ids = &ids;
   std::latch done{callers};
   ctx.done = &done;
-  std::vector<latencies> lat(static_cast<size_t>(callers));
-  std::vector<std::shared_ptr<one_caller>> states;
-  for (int i = 0; i < callers; ++i) {
-    auto st = std::make_shared<one_caller>();
-    st->ctx = &ctx;
-    st->index = i;
-    st->remaining = ops / static_cast<uint64_t>(callers);
-    st->rng.seed(static_cast<uint64_t>(i) * 7919 + 17);
-    st->out = &lat[static_cast<size_t>(i)];
-    st->out->xs.reserve(st->remaining);
-    states.push_back(std::move(st));
-  }
+  std::vector<latencies> lat;
+  auto states = make_callers(ctx, callers, ops, lat);
   auto use0 = use();
   auto t0 = clock_type::now();
   for (auto& st : states)
-    sys.spawn(caller_actor, st);
+    sys.spawn(caller<service_actor>, st);
   done.wait();
   auto elapsed = clock_type::now() - t0;
   auto use1 = use();

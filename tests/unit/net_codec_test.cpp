@@ -182,3 +182,26 @@ TEST_CASE("hostile message bodies give errors, never a crash", "[net]") {
     }
   }
 }
+
+TEST_CASE("a body whose CAF type throws while loading is an error, not the "
+          "end of the process",
+          "[net]") {
+  // CAF 0.17's loader of config_value throws std::runtime_error on an
+  // alternative it does not know; libFuzzer found such a request body
+  // (fuzz_node_frames), which ended the node.
+  system_fixture fx;
+  auto good = encode(*fx.sys, caf::make_message(caf::config_value{int64_t{5}},
+                                                call{"R", "a"}));
+  REQUIRE(good);
+  // The type list comes first ("@<>+@config_value+..."), then the value's
+  // alternative index, one byte, followed by the int64.
+  auto name = std::string{"eventactors::call"};
+  auto at = good->find(name);
+  REQUIRE(at != std::string::npos);
+  auto body = *good;
+  body[at + name.size()] = static_cast<char>(0x7f);
+  auto x = decode_message(*fx.sys, body);
+  REQUIRE_FALSE(x);
+  CHECK(is(x.error(), errc::protocol_error));
+  CHECK_THAT(message(x.error()), Catch::Contains("cannot decode a message"));
+}

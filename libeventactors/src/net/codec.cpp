@@ -3,6 +3,7 @@
 
 #include "net/codec.hpp"
 
+#include <exception>
 #include <vector>
 
 #include <caf/binary_deserializer.hpp>
@@ -27,15 +28,31 @@ std::string save(caf::actor_system& sys, T& x, caf::error* err = nullptr) {
   return std::string{buf.begin(), buf.end()};
 }
 
+/// Deserializes `x` from `source`. CAF 0.17 throws from some of its own
+/// types' loaders on bytes it does not expect (a `config_value` with an
+/// unknown alternative: `std::runtime_error`), so a hostile peer's bytes
+/// could end the process: every exception becomes an error here.
+template <class T>
+caf::error load_into(caf::binary_deserializer& source, T& x) {
+  try {
+    return source(x);
+  } catch (const std::exception& e) {
+    return make_error(errc::protocol_error, e.what());
+  } catch (...) {
+    return make_error(errc::protocol_error, "malformed serialized data");
+  }
+}
+
 template <class T>
 caf::expected<T> load(caf::actor_system& sys, std::string_view body,
                       const char* what) {
   T x;
   caf::binary_deserializer source{sys, body.data(), body.size()};
-  if (auto err = source(x))
+  if (auto err = load_into(source, x))
     return make_error(errc::protocol_error,
                       std::string{"cannot decode "} + what + ": "
-                        + to_string(err));
+                        + (is(err, errc::protocol_error) ? message(err)
+                                                         : to_string(err)));
   if (source.remaining() != 0)
     return make_error(errc::protocol_error,
                       std::string{"cannot decode "} + what + ": "
@@ -70,9 +87,11 @@ std::string encode(caf::actor_system& sys, const caf::error& err) {
 caf::error decode_error(caf::actor_system& sys, std::string_view body) {
   caf::error x;
   caf::binary_deserializer source{sys, body.data(), body.size()};
-  if (auto err = source(x))
+  if (auto err = load_into(source, x))
     return make_error(errc::protocol_error,
-                      "cannot decode an error: " + to_string(err));
+                      "cannot decode an error: "
+                        + (is(err, errc::protocol_error) ? message(err)
+                                                         : to_string(err)));
   if (source.remaining() != 0)
     return make_error(errc::protocol_error,
                       "cannot decode an error: "
