@@ -23,10 +23,11 @@ mkdir -p "$reports"
 # expects from a process it starts: it fails. ASan and LSan also write their
 # reports to files here; UBSan (GCC's runtime, combined with ASan) writes
 # only to stderr, which the failing test shows. The suppressions name one
-# CAF header, see scripts/ubsan.supp.
+# CAF header, see scripts/ubsan.supp; the LSan suppressions two CAF
+# functions, see scripts/lsan.supp.
 export ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:abort_on_error=1:log_path=$reports/asan:strict_string_checks=1:detect_stack_use_after_return=1"
 export UBSAN_OPTIONS="halt_on_error=1:abort_on_error=1:print_stacktrace=1:suppressions=$root/scripts/ubsan.supp"
-export LSAN_OPTIONS="log_path=$reports/lsan"
+export LSAN_OPTIONS="log_path=$reports/lsan:suppressions=$root/scripts/lsan.supp:print_suppressions=0"
 
 # The property tests run fewer seeds here (ten times slower code); the
 # main build runs all of them.
