@@ -10,7 +10,7 @@ packages=(
   libsqlite3-dev sqlite3          # SQLite 3.40 (the CLI helps inspecting files)
   libspdlog-dev libfmt-dev        # spdlog 1.10 with fmt 9
   catch2                          # Catch2 2.13, single header
-  libssl-dev                      # OpenSSL: payload encryption (libcrypto), CAF
+  libssl-dev                      # OpenSSL: payload encryption (libcrypto), node TLS (libssl)
   libcli11-dev                    # CLI11 2.1, the eventactors command line
   doxygen                         # the API reference (docs target)
   clang libclang-rt-14-dev        # clang 14 with libFuzzer and sanitizers (fuzz/)
