@@ -51,6 +51,12 @@ struct node_options {
   /// read them, until half of those are read.
   size_t max_in_flight = 256;
   size_t max_connections = 1024;
+  /// Threads that answer actions and reads with the runtime's synchronous
+  /// API: a request finding one idle runs on it, the rest go through the
+  /// runtime's actors (`runtime::async`). They shorten a call when the node
+  /// is not busy (docs/performance.md, "Remote calls"); 0 sends every
+  /// request through the actors.
+  size_t workers = 4;
   /// How long a new connection may take to authenticate.
   std::chrono::milliseconds hello_timeout{10000};
   /// How long `stop` waits for requests under way.

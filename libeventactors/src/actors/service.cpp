@@ -23,9 +23,13 @@ caf::result<T> to_result(caf::expected<T> x) {
   return std::move(x.error());
 }
 
-/// Reads and administration, run on a detached actor's own thread.
-caf::behavior worker(caf::event_based_actor*, runtime* rt) {
+} // namespace
+
+caf::behavior sync_worker(caf::event_based_actor*, runtime* rt) {
   return {
+    [rt](run_atom, call& c) -> caf::result<record> {
+      return to_result(rt->run(std::move(c)));
+    },
     [rt](get_atom, const std::string& resource,
          const std::string& id) -> caf::result<record> {
       json::value key;
@@ -67,6 +71,8 @@ caf::behavior worker(caf::event_based_actor*, runtime* rt) {
     },
   };
 }
+
+namespace {
 
 struct front_state {
   action_actor dispatcher;
@@ -157,8 +163,8 @@ service_actors spawn_service(caf::actor_system& sys, runtime& rt,
   service_actors result;
   std::vector<caf::actor> query_workers;
   for (size_t i = 0; i < std::max<size_t>(queries, 1); ++i)
-    query_workers.push_back(sys.spawn<caf::detached>(worker, &rt));
-  auto admin = sys.spawn<caf::detached>(worker, &rt);
+    query_workers.push_back(sys.spawn<caf::detached>(sync_worker, &rt));
+  auto admin = sys.spawn<caf::detached>(sync_worker, &rt);
   result.workers = query_workers;
   result.workers.push_back(admin);
   result.front = sys.spawn(front, std::move(dispatcher),

@@ -5,6 +5,7 @@
 
 #include <vector>
 
+#include <caf/behavior.hpp>
 #include <caf/fwd.hpp>
 
 #include "eventactors/action_actor.hpp"
@@ -21,6 +22,12 @@ struct service_actors {
   /// Detached: they block on the runtime's synchronous calls.
   std::vector<caf::actor> workers;
 };
+
+/// The behavior of a worker: answers the requests of `service_actor`
+/// except `run_batch` with the synchronous API of `rt`, blocking; spawn it
+/// detached. The service's query and admin workers, and the node's call
+/// workers (`net/server.cpp`), are such workers.
+caf::behavior sync_worker(caf::event_based_actor* self, runtime* rt);
 
 /// Spawns the service of `rt` with `queries` query workers.
 service_actors spawn_service(caf::actor_system& sys, runtime& rt,

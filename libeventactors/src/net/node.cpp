@@ -7,6 +7,7 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
+#include <caf/event_based_actor.hpp>
 #include <caf/io/middleman.hpp>
 #include <caf/scoped_actor.hpp>
 
@@ -15,6 +16,7 @@
 #include "eventactors/init.hpp"
 #include "eventactors/runtime.hpp"
 #include "eventactors/service.hpp"
+#include "actors/service.hpp"
 #include "net/server.hpp"
 
 namespace eventactors {
@@ -67,6 +69,8 @@ struct node::impl {
   caf::actor_system_config cfg;
   std::unique_ptr<caf::actor_system> sys;
   caf::actor broker;
+  /// The server's workers (`server_config::workers`).
+  std::vector<caf::actor> workers;
   uint16_t port = 0;
   bool stopped = false;
 
@@ -81,6 +85,13 @@ struct node::impl {
     self->send_exit(broker, caf::exit_reason::user_shutdown);
     self->wait_for(broker);
     broker = nullptr;
+    // A worker may still run a request the drain did not wait for; it uses
+    // the runtime, which outlives the node: wait for it.
+    for (auto& w : workers)
+      self->send_exit(w, caf::exit_reason::user_shutdown);
+    for (auto& w : workers)
+      self->wait_for(w);
+    workers.clear();
   }
 
   ~impl() {
@@ -130,9 +141,20 @@ caf::expected<std::unique_ptr<node>> node::start(runtime& rt,
   if (!cfg->service)
     return make_error(errc::runtime_stopped, "the runtime stopped");
   cfg->description = to_json_text(describe(rt.definitions()));
+  for (size_t i = 0; i < opts.workers; ++i)
+    cfg->workers.push_back(d->sys->spawn<caf::detached>(sync_worker, &rt));
+  d->workers = cfg->workers;
   auto started = net::spawn_server(*d->sys, cfg);
-  if (!started)
+  if (!started) {
+    d->stopped = true;
+    caf::scoped_actor self{*d->sys};
+    for (auto& w : d->workers)
+      self->send_exit(w, caf::exit_reason::user_shutdown);
+    // The actor system waits for every actor whose handle lives on.
+    d->workers.clear();
+    cfg->workers.clear();
     return std::move(started.error());
+  }
   d->broker = started->first;
   d->port = started->second;
   return std::unique_ptr<node>{new node(std::move(d))};

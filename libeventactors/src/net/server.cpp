@@ -57,6 +57,8 @@ struct server_state {
   std::vector<caf::response_promise> drained;
   /// The node's name in welcomes.
   std::string node_name;
+  /// Per worker of `cfg->workers`: whether it runs a request.
+  std::vector<bool> busy;
 
   static inline const char* name = "eventactors.node";
 };
@@ -162,13 +164,43 @@ void settle(server_broker* self, connection_handle hdl, uint64_t id) {
     finish_drain(self);
 }
 
+/// The worker to take a request of `request`'s kind: an idle one of
+/// `cfg->workers` for an action or a read; none (-1) when all are busy or
+/// for the other requests, which go to the service actor.
+int pick_worker(server_broker* self, const caf::message& request) {
+  auto& st = self->state;
+  if (!request.match_element<run_atom>(0)
+      && required_role(request) != role::reader)
+    return -1;
+  for (size_t i = 0; i < st.busy.size(); ++i)
+    if (!st.busy[i])
+      return static_cast<int>(i);
+  return -1;
+}
+
+/// Sends `request` to a worker, or to the service actor, and the answer to
+/// the client. An idle worker answers an action or a read on its own
+/// thread with the runtime's synchronous API, which runs the action on
+/// that thread: a lone caller's call then wakes one thread on the node
+/// instead of the service's chain of actors (docs/performance.md, "Remote
+/// calls"). Under load the service's actors take the rest and commit them
+/// in groups.
 template <class Reply>
 void relay(server_broker* self, connection_handle hdl, uint64_t id,
            caf::message request) {
-  auto svc = caf::actor_cast<caf::actor>(self->state.cfg->service);
-  self->request(svc, caf::infinite, std::move(request))
+  auto k = pick_worker(self, request);
+  caf::actor dest;
+  if (k >= 0) {
+    self->state.busy[k] = true;
+    dest = self->state.cfg->workers[k];
+  } else {
+    dest = caf::actor_cast<caf::actor>(self->state.cfg->service);
+  }
+  self->request(dest, caf::infinite, std::move(request))
     .then(
       [=](Reply& reply) {
+        if (k >= 0)
+          self->state.busy[k] = false;
         if (self->state.conns.count(hdl) > 0) {
           if (auto body = encode(self->system(), caf::make_message(
                                                    std::move(reply))))
@@ -179,6 +211,8 @@ void relay(server_broker* self, connection_handle hdl, uint64_t id,
         settle(self, hdl, id);
       },
       [=](caf::error& err) {
+        if (k >= 0)
+          self->state.busy[k] = false;
         if (self->state.conns.count(hdl) > 0)
           send_failure(self, hdl, id, err);
         settle(self, hdl, id);
@@ -357,6 +391,7 @@ void take_frames(server_broker* self, connection_handle hdl) {
 caf::behavior server(server_broker* self,
                      std::shared_ptr<const server_config> cfg) {
   self->state.cfg = std::move(cfg);
+  self->state.busy.assign(self->state.cfg->workers.size(), false);
   self->set_exit_handler([self](caf::exit_msg& msg) {
     // Tell the clients why their connection closes.
     std::vector<connection_handle> hdls;

@@ -10,6 +10,7 @@
 
 #include <memory>
 #include <optional>
+#include <vector>
 
 #include <caf/fwd.hpp>
 #include <caf/io/fwd.hpp>
@@ -26,6 +27,10 @@ namespace eventactors::net {
 struct server_config {
   node_options opts;
   service_actor service;
+  /// Detached actors answering requests with the runtime's synchronous API
+  /// (`sync_worker`): an action or a read goes to an idle one, which runs
+  /// it on its own thread, and to `service` when all are busy.
+  std::vector<caf::actor> workers;
   /// Empty: every admitted client is an admin.
   std::optional<user_table> users;
   /// Set for TLS; plaintext without.
