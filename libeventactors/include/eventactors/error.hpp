@@ -59,9 +59,9 @@ enum class errc : uint8_t {
   network_failure = 26,    ///< Listening or connecting failed, e.g. an
                            ///< address in use or a name that does not
                            ///< resolve; the message names the address.
-  overloaded = 27,         ///< The node refused a request: too many in
-                           ///< flight on this connection or too many
-                           ///< connections.
+  overloaded = 27,         ///< The node refused a connection (too many)
+                           ///< or closed one whose client sent requests
+                           ///< without reading its answers.
 };
 
 /// Returns the name of `x`, e.g. `"invalid_input"`.

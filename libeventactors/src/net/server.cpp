@@ -42,9 +42,10 @@ struct connection {
   std::set<uint64_t> in_flight;
   /// Bytes written to the connection that its socket has not taken yet.
   size_t unsent = 0;
-  /// Reading stopped: too many requests in flight, or too many bytes of
-  /// answers the client has not read.
-  bool halted = false;
+  /// Taking requests stopped: too many in flight, or too many bytes of
+  /// answers the client has not read. The connection is still read (see
+  /// `pace`).
+  bool paused = false;
 };
 
 struct server_state {
@@ -90,15 +91,9 @@ void send_frame(server_broker* self, connection_handle hdl, frame_kind kind,
     write_raw(self, hdl, out);
 }
 
-/// Closes a connection: with TLS, says close_notify first. A connection
-/// paused by `pace` is resumed first: CAF 0.17 never releases a scribe
-/// closed while it does not read (LeakSanitizer showed it).
+/// Closes a connection: with TLS, says close_notify first.
 void close_connection(server_broker* self, connection_handle hdl) {
   auto i = self->state.conns.find(hdl);
-  if (i != self->state.conns.end() && i->second.halted) {
-    i->second.halted = false;
-    self->trigger(hdl);
-  }
   if (i != self->state.conns.end() && i->second.tls) {
     std::vector<char> out;
     i->second.tls->close(out);
@@ -132,22 +127,25 @@ void finish_drain(server_broker* self) {
 
 void take_frames(server_broker* self, connection_handle hdl);
 
-/// Stops reading a connection with `max_in_flight` requests under way or
-/// more than `max_frame_bytes` of answers its client has not read (so that
-/// a client that sends without reading costs bounded memory); reads it
-/// again once both are down to half.
+/// Stops taking the requests of a connection with `max_in_flight` of them
+/// under way or more than `max_frame_bytes` of answers its client has not
+/// read (so that a client that sends without reading costs bounded
+/// memory); takes them again once both are down to half. The connection is
+/// still read meanwhile, and closed (`on_data`) once more than
+/// `max_frame_bytes` of requests wait. It is never taken out of CAF's
+/// event loop (`halt`): CAF 0.17 then never releases a connection that its
+/// peer closes meanwhile (its socket and buffers stay until the node
+/// stops; test "clients that vanish while the node pauses them leave
+/// nothing behind").
 void pace(server_broker* self, connection_handle hdl, connection& c) {
   auto& opts = self->state.cfg->opts;
-  if (!c.halted
+  if (!c.paused
       && (c.in_flight.size() >= opts.max_in_flight
           || c.unsent > opts.max_frame_bytes)) {
-    c.halted = true;
-    self->halt(hdl);
-  } else if (c.halted && c.in_flight.size() <= opts.max_in_flight / 2
+    c.paused = true;
+  } else if (c.paused && c.in_flight.size() <= opts.max_in_flight / 2
              && c.unsent <= opts.max_frame_bytes / 2) {
-    c.halted = false;
-    self->trigger(hdl);
-    // Frames read before the halt come first.
+    c.paused = false;
     take_frames(self, hdl);
   }
 }
@@ -353,16 +351,23 @@ void on_data(server_broker* self, caf::io::new_data_msg& msg) {
   } else {
     conn.reader.feed(msg.buf.data(), msg.buf.size());
   }
+  if (conn.paused
+      && conn.reader.buffered() > self->state.cfg->opts.max_frame_bytes)
+    return refuse(self, hdl, errc::overloaded,
+                  "the client sent more than "
+                    + std::to_string(self->state.cfg->opts.max_frame_bytes)
+                    + " bytes of requests while the node waited for it to "
+                      "read its answers or for its requests under way");
   take_frames(self, hdl);
 }
 
 /// Handles the frames a connection's reader holds, until they run out or
-/// the connection is halted (`pace`), which keeps the rest for later.
+/// the connection is paused (`pace`), which keeps the rest for later.
 void take_frames(server_broker* self, connection_handle hdl) {
   for (;;) {
     // `refuse` erases the connection: look it up again each time.
     auto j = self->state.conns.find(hdl);
-    if (j == self->state.conns.end() || j->second.halted)
+    if (j == self->state.conns.end() || j->second.paused)
       return;
     auto& c = j->second;
     frame f;
