@@ -137,6 +137,14 @@ struct roles_node {
     REQUIRE(b);
     return *b;
   }
+
+  /// Makes the record "big" of 200 KB; returns the body of a request for it.
+  std::string big_doc_get() {
+    REQUIRE(rt->run("Doc", "create", {{"id", "big"},
+                                      {"text", std::string(200 * 1024, 'x')}}));
+    return body(caf::make_message(get_atom_v, std::string{"Doc"},
+                                  std::string{"\"big\""}));
+  }
 };
 
 /// A received frame, copied out of the reader's buffer.
@@ -926,10 +934,7 @@ TEST_CASE("clients that vanish while the node pauses them leave nothing "
     40);
   roles_node n{node_options{.max_frame_bytes = 256 * 1024,
                             .max_in_flight = 8}};
-  REQUIRE(n.rt->run("Doc", "create",
-                    {{"id", "big"}, {"text", std::string(200 * 1024, 'x')}}));
-  auto get = n.body(
-    caf::make_message(get_atom_v, std::string{"Doc"}, std::string{"\"big\""}));
+  auto get = n.big_doc_get();
   std::vector<char> requests;
   for (uint64_t i = 1; i <= 64; ++i)
     net::append_frame(requests, net::frame_kind::request, i, get);
@@ -987,10 +992,7 @@ TEST_CASE("a client that goes on sending while it reads no answers is "
           "[node][roles]") {
   roles_node n{node_options{.max_frame_bytes = 256 * 1024,
                             .max_in_flight = 4}};
-  REQUIRE(n.rt->run("Doc", "create",
-                    {{"id", "big"}, {"text", std::string(200 * 1024, 'x')}}));
-  auto get = n.body(
-    caf::make_message(get_atom_v, std::string{"Doc"}, std::string{"\"big\""}));
+  auto get = n.big_doc_get();
   // Far more requests than 256 KB: the node pauses the client after two
   // unread answers of 200 KB, reads on, and closes it past the limit.
   std::vector<char> requests;
