@@ -480,6 +480,11 @@ public:
   /// Adds a unique identity over `attributes`.
   resource& identity(std::string name, std::vector<std::string> attributes);
 
+  /// Adds a relationship of `kind`: what `belongs_to`, `has_one`,
+  /// `has_many` or `many_to_many` adds.
+  resource& relationship(relationship_kind kind, std::string name,
+                         std::string destination, relationship_options opts);
+
   /// Adds a belongs_to relationship. Adds the foreign-key attribute (typed
   /// like the destination's primary key) unless it is already defined.
   resource& belongs_to(std::string name, std::string destination,
@@ -548,11 +553,13 @@ public:
 
   const eventactors::identity* find_identity(std::string_view name) const;
 
-  const std::vector<relationship>& relationships() const noexcept {
+  const std::vector<eventactors::relationship>&
+  relationships() const noexcept {
     return relationships_;
   }
 
-  const relationship* find_relationship(std::string_view name) const;
+  const eventactors::relationship*
+  find_relationship(std::string_view name) const;
 
   const std::deque<action>& actions() const noexcept {
     return actions_;
@@ -596,7 +603,7 @@ private:
   std::vector<eventactors::attribute> attributes_;
   std::vector<std::string> dropped_attributes_;
   std::vector<eventactors::identity> identities_;
-  std::vector<relationship> relationships_;
+  std::vector<eventactors::relationship> relationships_;
   std::deque<action> actions_;
   std::vector<std::pair<eventactors::change, std::vector<action_kind>>>
     resource_changes_;

@@ -210,20 +210,7 @@ void loader::relationship_at(resource& res, const json::value& x,
     opts.allow_nil = *nil;
   if (!name || !kind || !dest)
     return;
-  switch (*kind) {
-    case relationship_kind::belongs_to:
-      res.belongs_to(*name, *dest, opts);
-      break;
-    case relationship_kind::has_one:
-      res.has_one(*name, *dest, opts);
-      break;
-    case relationship_kind::has_many:
-      res.has_many(*name, *dest, opts);
-      break;
-    case relationship_kind::many_to_many:
-      res.many_to_many(*name, *dest, opts);
-      break;
-  }
+  res.relationship(*kind, *name, *dest, std::move(opts));
   map(res.name() + ".relationships." + *name, path);
 }
 

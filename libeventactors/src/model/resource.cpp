@@ -393,41 +393,38 @@ resource& resource::identity(std::string name,
   return *this;
 }
 
+resource& resource::relationship(relationship_kind kind, std::string name,
+                                 std::string destination,
+                                 relationship_options opts) {
+  if (kind == relationship_kind::belongs_to && opts.source_attribute.empty())
+    opts.source_attribute = name + "_id";
+  relationships_.push_back(eventactors::relationship{
+    std::move(name), kind, std::move(destination), std::move(opts)});
+  return *this;
+}
+
 resource& resource::belongs_to(std::string name, std::string destination,
                                relationship_options opts) {
-  if (opts.source_attribute.empty())
-    opts.source_attribute = name + "_id";
-  relationships_.push_back(relationship{std::move(name),
-                                        relationship_kind::belongs_to,
-                                        std::move(destination), opts});
-  return *this;
+  return relationship(relationship_kind::belongs_to, std::move(name),
+                      std::move(destination), std::move(opts));
 }
 
 resource& resource::has_one(std::string name, std::string destination,
                             relationship_options opts) {
-  relationships_.push_back(relationship{std::move(name),
-                                        relationship_kind::has_one,
-                                        std::move(destination),
-                                        std::move(opts)});
-  return *this;
+  return relationship(relationship_kind::has_one, std::move(name),
+                      std::move(destination), std::move(opts));
 }
 
 resource& resource::has_many(std::string name, std::string destination,
                              relationship_options opts) {
-  relationships_.push_back(relationship{std::move(name),
-                                        relationship_kind::has_many,
-                                        std::move(destination),
-                                        std::move(opts)});
-  return *this;
+  return relationship(relationship_kind::has_many, std::move(name),
+                      std::move(destination), std::move(opts));
 }
 
 resource& resource::many_to_many(std::string name, std::string destination,
                                  relationship_options opts) {
-  relationships_.push_back(relationship{std::move(name),
-                                        relationship_kind::many_to_many,
-                                        std::move(destination),
-                                        std::move(opts)});
-  return *this;
+  return relationship(relationship_kind::many_to_many, std::move(name),
+                      std::move(destination), std::move(opts));
 }
 
 resource& resource::change(eventactors::change c, std::vector<action_kind> on) {
