@@ -1027,3 +1027,26 @@ TEST_CASE("a client that goes on sending while it reads no answers is "
   CHECK_THAT(message(err), Catch::Contains("262144 bytes of requests"));
   CHECK(good->get("Doc", json::string{"big"}));
 }
+
+TEST_CASE("a connection on the socket of a closed one gets nothing of the "
+          "closed one",
+          "[node][roles]") {
+  // CAF names a connection by its socket, which the next connection may
+  // get. Connection A authenticates and closes; B connects on the socket
+  // A had (the lowest free one) before A's hello timer fires, and says
+  // hello after it fired. A's timer must not refuse B. The waits make the
+  // timer fire in that window; they synchronize nothing: B's own timer
+  // fires 600 ms after its hello.
+  roles_node n{node_options{.hello_timeout = 1000ms}};
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    auto t0 = clock_type::now();
+    {
+      wire a{n.nd->port()};
+      a.hello(*n.sys, "reader");
+    }
+    std::this_thread::sleep_until(t0 + 800ms);
+    wire b{n.nd->port()};
+    std::this_thread::sleep_until(t0 + 1200ms);
+    b.hello(*n.sys, "reader");
+  }
+}

@@ -29,10 +29,16 @@ using caf::io::connection_handle;
 constexpr size_t read_chunk = 64 * 1024;
 
 struct connection {
-  explicit connection(size_t max_frame) : reader(max_frame) {
+  connection(size_t max_frame, uint64_t serial)
+    : reader(max_frame), serial(serial) {
     // nop
   }
   frame_reader reader;
+  /// Tells this connection from an earlier one with the same handle: CAF
+  /// names a connection by its socket, and a new connection may get the
+  /// socket of one closed a moment ago. Answers and timers of the earlier
+  /// one must not reach it.
+  uint64_t serial;
   /// With TLS: the session that all bytes of the connection go through.
   std::optional<tls_session> tls;
   bool authenticated = false;
@@ -60,6 +66,8 @@ struct server_state {
   std::string node_name;
   /// Per worker of `cfg->workers`: whether it runs a request.
   std::vector<bool> busy;
+  /// The serial of the next connection.
+  uint64_t next_serial = 1;
 
   static inline const char* name = "eventactors.node";
 };
@@ -150,13 +158,22 @@ void pace(server_broker* self, connection_handle hdl, connection& c) {
   }
 }
 
-/// Counts an answered request.
-void settle(server_broker* self, connection_handle hdl, uint64_t id) {
-  --self->state.in_flight;
+/// The connection `hdl` if it is still the one numbered `serial`.
+connection* find(server_broker* self, connection_handle hdl,
+                 uint64_t serial) {
   auto i = self->state.conns.find(hdl);
-  if (i != self->state.conns.end()) {
-    i->second.in_flight.erase(id);
-    pace(self, hdl, i->second);
+  if (i == self->state.conns.end() || i->second.serial != serial)
+    return nullptr;
+  return &i->second;
+}
+
+/// Counts an answered request of connection `serial`.
+void settle(server_broker* self, connection_handle hdl, uint64_t serial,
+            uint64_t id) {
+  --self->state.in_flight;
+  if (auto c = find(self, hdl, serial)) {
+    c->in_flight.erase(id);
+    pace(self, hdl, *c);
   }
   if (self->state.stopping)
     finish_drain(self);
@@ -186,6 +203,7 @@ int pick_worker(server_broker* self, const caf::message& request) {
 template <class Reply>
 void relay(server_broker* self, connection_handle hdl, uint64_t id,
            caf::message request) {
+  auto serial = self->state.conns.at(hdl).serial;
   auto k = pick_worker(self, request);
   caf::actor dest;
   if (k >= 0) {
@@ -199,21 +217,21 @@ void relay(server_broker* self, connection_handle hdl, uint64_t id,
       [=](Reply& reply) {
         if (k >= 0)
           self->state.busy[k] = false;
-        if (self->state.conns.count(hdl) > 0) {
+        if (find(self, hdl, serial)) {
           if (auto body = encode(self->system(), caf::make_message(
                                                    std::move(reply))))
             send_frame(self, hdl, frame_kind::response, id, *body);
           else
             send_failure(self, hdl, id, body.error());
         }
-        settle(self, hdl, id);
+        settle(self, hdl, serial, id);
       },
       [=](caf::error& err) {
         if (k >= 0)
           self->state.busy[k] = false;
-        if (self->state.conns.count(hdl) > 0)
+        if (find(self, hdl, serial))
           send_failure(self, hdl, id, err);
-        settle(self, hdl, id);
+        settle(self, hdl, serial, id);
       });
 }
 
@@ -315,7 +333,7 @@ void on_request(server_broker* self, connection_handle hdl, connection& c,
   ++self->state.in_flight;
   auto size = request->size();
   if (!dispatch(self, hdl, f.id, *request)) {
-    settle(self, hdl, f.id);
+    settle(self, hdl, c.serial, f.id);
     return refuse(self, hdl, errc::protocol_error,
                   "not a request of this protocol (a message of "
                     + std::to_string(size) + " elements)");
@@ -443,7 +461,8 @@ caf::behavior server(server_broker* self,
         self->close(msg.handle);
         return;
       }
-      connection conn{st.cfg->opts.max_frame_bytes};
+      auto serial = st.next_serial++;
+      connection conn{st.cfg->opts.max_frame_bytes, serial};
       if (st.cfg->tls) {
         auto session = tls_session::make(*st.cfg->tls);
         if (!session) {
@@ -459,7 +478,7 @@ caf::behavior server(server_broker* self,
       // Tells how many bytes of answers the socket has not taken (`pace`).
       self->ack_writes(msg.handle, true);
       self->delayed_send(self, st.cfg->opts.hello_timeout,
-                         caf::timeout_atom_v, msg.handle);
+                         caf::timeout_atom_v, msg.handle, serial);
     },
     [self](caf::io::new_data_msg& msg) { on_data(self, msg); },
     [self](const caf::io::data_transferred_msg& msg) {
@@ -469,9 +488,9 @@ caf::behavior server(server_broker* self,
       i->second.unsent = msg.remaining;
       pace(self, msg.handle, i->second);
     },
-    [self](caf::timeout_atom, connection_handle hdl) {
-      auto i = self->state.conns.find(hdl);
-      if (i != self->state.conns.end() && !i->second.authenticated)
+    [self](caf::timeout_atom, connection_handle hdl, uint64_t serial) {
+      auto c = find(self, hdl, serial);
+      if (c != nullptr && !c->authenticated)
         refuse(self, hdl, errc::protocol_error,
                "no hello within the time limit");
     },
