@@ -993,13 +993,14 @@ TEST_CASE("a client that goes on sending while it reads no answers is "
   roles_node n{node_options{.max_frame_bytes = 256 * 1024,
                             .max_in_flight = 4}};
   auto get = n.big_doc_get();
-  // Far more requests than 256 KB: the node pauses the client after two
-  // unread answers of 200 KB, reads on, and closes it past the limit.
+  // Twice the 256 KB limit of requests: the node pauses the client at 4
+  // requests under way (or 256 KB of unread answers), reads on, and closes
+  // it past the limit.
   std::vector<char> requests;
   uint64_t count = 0;
-  while (requests.size() < 1024 * 1024)
+  while (requests.size() < 512 * 1024)
     net::append_frame(requests, net::frame_kind::request, ++count, get);
-  wire w{n.nd->port(), 16 * 1024};
+  wire w{n.nd->port()};
   w.hello(*n.sys, "reader");
   w.send(requests, 20s);
   auto good = n.client("reader");
