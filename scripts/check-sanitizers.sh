@@ -23,7 +23,7 @@ mkdir -p "$reports"
 # expects from a process it starts: it fails. ASan and LSan also write their
 # reports to files here; UBSan (GCC's runtime, combined with ASan) writes
 # only to stderr, which the failing test shows. The suppressions name one
-# CAF header, see scripts/ubsan.supp; the LSan suppressions two CAF
+# CAF header, see scripts/ubsan.supp; the LSan suppressions three CAF
 # functions, see scripts/lsan.supp.
 export ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:abort_on_error=1:log_path=$reports/asan:strict_string_checks=1:detect_stack_use_after_return=1"
 export UBSAN_OPTIONS="halt_on_error=1:abort_on_error=1:print_stacktrace=1:suppressions=$root/scripts/ubsan.supp"

@@ -75,16 +75,18 @@ struct node::impl {
   bool stopped = false;
 
   void stop() {
-    if (stopped || !broker)
+    if (stopped || !sys)
       return;
     stopped = true;
     caf::scoped_actor self{*sys};
-    // Drain: requests under way are answered, new ones refused.
-    self->request(broker, opts.drain_timeout, caf::close_atom_v)
-      .receive([] {}, [](caf::error&) {});
-    self->send_exit(broker, caf::exit_reason::user_shutdown);
-    self->wait_for(broker);
-    broker = nullptr;
+    if (broker) {
+      // Drain: requests under way are answered, new ones refused.
+      self->request(broker, opts.drain_timeout, caf::close_atom_v)
+        .receive([] {}, [](caf::error&) {});
+      self->send_exit(broker, caf::exit_reason::user_shutdown);
+      self->wait_for(broker);
+      broker = nullptr;
+    }
     // A worker may still run a request the drain did not wait for; it uses
     // the runtime, which outlives the node: wait for it.
     for (auto& w : workers)
@@ -146,12 +148,7 @@ caf::expected<std::unique_ptr<node>> node::start(runtime& rt,
   d->workers = cfg->workers;
   auto started = net::spawn_server(*d->sys, cfg);
   if (!started) {
-    d->stopped = true;
-    caf::scoped_actor self{*d->sys};
-    for (auto& w : d->workers)
-      self->send_exit(w, caf::exit_reason::user_shutdown);
-    // The actor system waits for every actor whose handle lives on.
-    d->workers.clear();
+    // `d` stops the workers; this copy of their handles would outlive it.
     cfg->workers.clear();
     return std::move(started.error());
   }
